@@ -1,0 +1,34 @@
+# Third-party dependencies, all Debian packages (scripts/setup.sh installs them).
+# BLAS: prefer OpenBLAS built for OpenMP, so a BLAS call made inside one of our
+# parallel regions runs single-threaded instead of oversubscribing the cores.
+
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+
+set(BLT_OPENBLAS_OPENMP_DIR "/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp")
+find_package(OpenBLAS CONFIG QUIET PATHS "${BLT_OPENBLAS_OPENMP_DIR}/cmake/openblas" NO_DEFAULT_PATH)
+if(OpenBLAS_FOUND)
+  add_library(blt_blas_dep INTERFACE)
+  target_include_directories(blt_blas_dep INTERFACE ${OpenBLAS_INCLUDE_DIRS})
+  target_link_libraries(blt_blas_dep INTERFACE ${OpenBLAS_LIBRARIES})
+  # The Debian alternatives symlink may point at the pthread build; pin ours.
+  target_link_options(blt_blas_dep INTERFACE "-Wl,-rpath,${BLT_OPENBLAS_OPENMP_DIR}")
+  message(STATUS "BLAS: OpenBLAS (OpenMP) ${OpenBLAS_LIBRARIES}")
+else()
+  set(BLA_VENDOR OpenBLAS)
+  find_package(BLAS REQUIRED)
+  find_path(BLT_CBLAS_INCLUDE cblas.h PATH_SUFFIXES openblas REQUIRED)
+  add_library(blt_blas_dep INTERFACE)
+  target_include_directories(blt_blas_dep INTERFACE ${BLT_CBLAS_INCLUDE})
+  target_link_libraries(blt_blas_dep INTERFACE ${BLAS_LIBRARIES})
+  message(STATUS "BLAS: ${BLAS_LIBRARIES}")
+endif()
+
+if(BLT_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(BLT_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

@@ -1,0 +1,17 @@
+# blt_library(NAME SOURCES... [DEPS targets...]): one static library per src/ folder.
+function(blt_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC blt_flags ${ARG_DEPS})
+endfunction()
+
+# blt_test(NAME SOURCES... DEPS targets...): one GoogleTest binary per tests/ folder.
+function(blt_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE blt_test_support ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  gtest_discover_tests(${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+                       PROPERTIES ENVIRONMENT "BLT_SHARED_DIR=${PROJECT_SOURCE_DIR}/../shared"
+                       DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Configures and builds blt.cpp in build/ (Release, warnings are errors).
+# Usage: scripts/build.sh [extra cmake args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBLT_WERROR=ON "${launcher[@]}" "$@" >/dev/null
+cmake --build build --parallel

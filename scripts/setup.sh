@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages blt.cpp builds against, if any is missing.
+# Idempotent and silent when everything is already there. Nothing else is
+# downloaded, at setup, build or run time.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libopenblas-openmp-dev     # CBLAS, OpenMP build (BLAS calls inside our parallel regions stay single-threaded)
+  nlohmann-json3-dev         # JSON configs, safetensors headers
+  libcli11-dev               # command line
+  libgtest-dev libgmock-dev  # tests
+  libbenchmark-dev           # bench/
+  libzstd-dev                # .zst corpora
+  libsentencepiece-dev       # BPE-delimited patching and the BPE baseline
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  [[ "$p" == \#* ]] && continue
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

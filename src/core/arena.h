@@ -1,0 +1,51 @@
+// Arena: the per-step bump allocator for activations, gradients and saved
+// buffers. A step allocates from it and reset() rewinds it; after the first
+// step has shown the peak, reset() merges the chunks into one block of that
+// size, so later steps of the same shape allocate nothing from the heap.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace blt {
+
+class Arena {
+ public:
+  explicit Arena(size_t initial_bytes = size_t{1} << 20);
+
+  // Uninitialised, 64-byte aligned.
+  void* alloc(size_t bytes);
+  TensorView empty(Shape shape, DType dtype) {
+    return TensorView(alloc(static_cast<size_t>(shape.numel()) * dtype_size(dtype)), shape, dtype);
+  }
+  TensorView zeros(Shape shape, DType dtype) {
+    TensorView v = empty(shape, dtype);
+    v.zero();
+    return v;
+  }
+
+  // Rewinds to empty; everything handed out before is invalid afterwards.
+  void reset();
+
+  size_t used() const { return used_total_; }
+  size_t peak() const { return peak_; }
+  // Number of heap blocks obtained so far (tests check it stops growing).
+  size_t heap_allocations() const { return heap_allocations_; }
+
+ private:
+  struct Chunk {
+    std::unique_ptr<Storage> storage;
+    size_t used = 0;
+  };
+  std::vector<Chunk> chunks_;
+  size_t current_ = 0;
+  size_t used_total_ = 0;
+  size_t peak_ = 0;
+  size_t heap_allocations_ = 0;
+
+  void add_chunk(size_t min_bytes);
+};
+
+}  // namespace blt

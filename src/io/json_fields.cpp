@@ -1,0 +1,51 @@
+// JsonFields and JSON file reading.
+#include "io/json_fields.h"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace blt::io {
+
+namespace {
+std::function<void(const std::string&)>& sink() {
+  static std::function<void(const std::string&)> s = [](const std::string& m) {
+    std::cerr << "warning: " << m << "\n";
+  };
+  return s;
+}
+}  // namespace
+
+void set_warning_sink(std::function<void(const std::string&)> s) { sink() = std::move(s); }
+void warn(const std::string& message) { sink()(message); }
+
+JsonFields::JsonFields(const nlohmann::json& obj, std::string where) : obj_(obj), where_(std::move(where)) {
+  if (!obj_.is_object()) throw ConfigError(where_ + ": expected a JSON object, got " + obj_.type_name());
+}
+
+const nlohmann::json& JsonFields::object(const char* name) {
+  auto it = find(name);
+  if (it == obj_.end() || it->is_null()) throw ConfigError(where_ + ": missing required field '" + name + "'");
+  if (!it->is_object()) type_error(name, "an object", *it);
+  return *it;
+}
+
+void JsonFields::finish() const {
+  for (auto it = obj_.begin(); it != obj_.end(); ++it)
+    if (!seen_.count(it.key())) warn(where_ + ": unknown field '" + it.key() + "' ignored");
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path + ": cannot open for reading");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw IoError(path + ": read error");
+  try {
+    return nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw FormatError(path + ": invalid JSON: " + e.what());
+  }
+}
+
+}  // namespace blt::io

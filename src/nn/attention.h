@@ -1,0 +1,45 @@
+// Self-attention module: wq, wk, wv, wo ("<prefix>.wq.weight", ...), RoPE on
+// q and k, grouped KV heads, and the mask as per-query key ranges.
+// Init as the reference: wq/wk/wv std s = base or dim^-1/2, wo std s/factor
+// truncated at ±3s.
+#pragma once
+
+#include <optional>
+#include <span>
+
+#include "nn/linear.h"
+#include "ops/attention.h"
+#include "ops/rope.h"
+
+namespace blt::nn {
+
+// What a self-attention layer needs besides its input: positions and mask.
+struct SelfAttnContext {
+  const ops::RopeTable* rope = nullptr;
+  std::span<const int32_t> positions;       // (T) RoPE positions
+  std::span<const ops::KeyRange> ranges;    // (B·T) allowed keys per query
+};
+
+class Attention {
+ public:
+  Attention() = default;
+  Attention(ParamRegistry& reg, const std::string& prefix, int64_t dim, int64_t head_dim, int64_t n_heads,
+            int64_t n_kv_heads, std::optional<double> base_std, double factor);
+
+  // x (B,T,dim) -> (B,T,dim)
+  Var operator()(Graph& g, const Var& x, const SelfAttnContext& ctx) const;
+
+  int64_t n_heads() const { return n_heads_; }
+  int64_t n_kv_heads() const { return n_kv_heads_; }
+  int64_t head_dim() const { return head_dim_; }
+  const Linear& wq() const { return wq_; }
+  const Linear& wk() const { return wk_; }
+  const Linear& wv() const { return wv_; }
+  const Linear& wo() const { return wo_; }
+
+ private:
+  Linear wq_, wk_, wv_, wo_;
+  int64_t head_dim_ = 0, n_heads_ = 0, n_kv_heads_ = 0;
+};
+
+}  // namespace blt::nn

@@ -1,0 +1,32 @@
+// FeedForward: w2(silu(w1 x) · w3 x), names "<prefix>.w1/.w2/.w3.weight".
+// Init as the reference: w1, w3 with std dim^-1/2 (or the base std), w2 with
+// hidden^-1/2 (or the base std) divided by the depth factor.
+#pragma once
+
+#include <optional>
+
+#include "nn/linear.h"
+#include "ops/swiglu.h"
+
+namespace blt::nn {
+
+class FeedForward {
+ public:
+  FeedForward() = default;
+  FeedForward(ParamRegistry& reg, const std::string& prefix, int64_t dim, int64_t hidden,
+              std::optional<double> base_std, double factor) {
+    const double in_std = base_std.value_or(1.0 / std::sqrt(static_cast<double>(dim)));
+    const double out_std = base_std.value_or(1.0 / std::sqrt(static_cast<double>(hidden))) / factor;
+    w1_ = Linear(reg, prefix + ".w1", dim, hidden, Init::trunc_normal(in_std));
+    w3_ = Linear(reg, prefix + ".w3", dim, hidden, Init::trunc_normal(in_std));
+    w2_ = Linear(reg, prefix + ".w2", hidden, dim, Init::trunc_normal(out_std));
+  }
+
+  // x (..,dim) -> (..,dim)
+  Var operator()(Graph& g, const Var& x) const { return w2_(g, ops::swiglu(g, w1_(g, x), w3_(g, x))); }
+
+ private:
+  Linear w1_, w3_, w2_;
+};
+
+}  // namespace blt::nn

@@ -1,0 +1,41 @@
+// The reference's BaseTransformerArgs: the shape of a stack of transformer
+// blocks, and the derived sizes (head_dim, FFN hidden width, init std factor).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace blt::nn {
+
+enum class InitStdFactor { Disabled, GlobalDepth, CurrentDepth, DimRatio };
+
+struct TransformerArgs {
+  int64_t dim = 512;                          // model width, e.g. 512
+  int64_t n_layers = 8;                       // blocks, e.g. 8
+  std::optional<int64_t> head_dim;            // default dim / n_heads
+  std::optional<int64_t> n_heads;             // e.g. 8
+  std::optional<int64_t> n_kv_heads;          // default n_heads (no grouping)
+  std::optional<double> ffn_dim_multiplier;   // e.g. 1.0; None keeps 2/3·4·dim
+  int64_t multiple_of = 256;                  // FFN width rounded up to this
+  double norm_eps = 1e-5;                     // RMSNorm epsilon
+  double rope_theta = 10000.0;                // RoPE base
+  std::optional<double> init_base_std;        // default dim^-1/2 per layer
+  InitStdFactor init_std_factor = InitStdFactor::Disabled;
+  int64_t max_seqlen = 1024;                  // RoPE table length
+
+  int64_t heads() const { return n_heads.value_or(dim / head_dim.value_or(1)); }
+  int64_t kv_heads() const { return n_kv_heads.value_or(heads()); }
+  int64_t head_size() const { return head_dim.value_or(dim / heads()); }
+  // The reference's FeedForward width: int(2·4·dim/3), times the multiplier, rounded up to multiple_of.
+  int64_t ffn_hidden() const;
+  // Divisor of the output projections' init std for layer `depth` (0-based).
+  double init_factor(int64_t depth) const;
+  // Throws ConfigError naming the field when the sizes do not fit together.
+  void validate(const std::string& where) const;
+};
+
+InitStdFactor parse_init_std_factor(const std::string& s);
+std::string to_string(InitStdFactor f);
+
+}  // namespace blt::nn

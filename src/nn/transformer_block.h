@@ -1,0 +1,28 @@
+// Pre-norm transformer block: h = x + attention(attention_norm(x));
+// out = h + feed_forward(ffn_norm(h)). Names under "<prefix>." as the reference.
+#pragma once
+
+#include "nn/attention.h"
+#include "nn/feed_forward.h"
+#include "nn/rms_norm.h"
+#include "nn/transformer_args.h"
+
+namespace blt::nn {
+
+class TransformerBlock {
+ public:
+  TransformerBlock() = default;
+  TransformerBlock(ParamRegistry& reg, const std::string& prefix, const TransformerArgs& args, int64_t depth);
+
+  // x (B,T,dim) -> (B,T,dim)
+  Var operator()(Graph& g, const Var& x, const SelfAttnContext& ctx) const;
+
+  const Attention& attention() const { return attention_; }
+
+ private:
+  RMSNorm attention_norm_, ffn_norm_;
+  Attention attention_;
+  FeedForward feed_forward_;
+};
+
+}  // namespace blt::nn

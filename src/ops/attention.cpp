@@ -1,0 +1,321 @@
+// Tiled attention forward/backward with an online softmax.
+//
+// Forward, per (batch, head, query tile): for each key tile inside the union
+// of the tile's ranges, S = scale·Q Kᵀ (GEMM), mask to each row's range,
+// rescale the running max m and sum l, O += P V (GEMM); finally O /= l and
+// lse = m + log l. Backward recomputes P = exp(S − lse) and, with
+// D = rowsum(dO ∘ O): dV += Pᵀ dO, dP = dO Vᵀ, dS = P ∘ (dP − D),
+// dQ += scale·dS K, dK += scale·dSᵀ Q. Work items are independent except
+// for dK/dV, which each thread accumulates privately and which are summed
+// in thread order afterwards (deterministic for a fixed thread count).
+#include "ops/attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "blas/gemm.h"
+#include "ops/check.h"
+#include "ops/vec_math.h"
+
+namespace blt::ops {
+
+namespace {
+
+constexpr int64_t kTileQ = 64;
+constexpr int64_t kTileK = 256;
+
+// Grow-only per-thread scratch.
+template <class T>
+T* thread_scratch(size_t n, int slot) {
+  static thread_local std::vector<T> bufs[3];
+  if (bufs[slot].size() < n) bufs[slot].resize(n);
+  return bufs[slot].data();
+}
+
+// The key interval [lo, hi) covering every non-empty range of rows [0, n).
+std::pair<int32_t, int32_t> key_union(const KeyRange* rr, int64_t n) {
+  int32_t lo = std::numeric_limits<int32_t>::max(), hi = std::numeric_limits<int32_t>::min();
+  for (int64_t r = 0; r < n; ++r)
+    if (rr[r].lo < rr[r].hi) {
+      lo = std::min(lo, rr[r].lo);
+      hi = std::max(hi, rr[r].hi);
+    }
+  return {lo, hi};
+}
+
+bool tile_has_pairs(const KeyRange* rr, int64_t n, int32_t k0, int32_t k1) {
+  for (int64_t r = 0; r < n; ++r)
+    if (std::max(rr[r].lo, k0) < std::min(rr[r].hi, k1)) return true;
+  return false;
+}
+
+}  // namespace
+
+int64_t attention_pairs(std::span<const KeyRange> ranges) {
+  int64_t n = 0;
+  for (const KeyRange& r : ranges) n += std::max(0, r.hi - r.lo);
+  return n;
+}
+
+template <class T>
+void attention_forward(const AttnDims& d, const T* q, const T* k, const T* v, const KeyRange* ranges, T* out, T* lse) {
+  const int64_t n_qt = (d.Tq + kTileQ - 1) / kTileQ, group = d.Hq / d.Hkv;
+  const int64_t ldq = d.Hq * d.Dh, ldk = d.Hkv * d.Dh, Dh = d.Dh;
+  const T scale = static_cast<T>(d.scale);
+#pragma omp parallel for collapse(3) schedule(dynamic)
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t h = 0; h < d.Hq; ++h)
+      for (int64_t qt = 0; qt < n_qt; ++qt) {
+        const int64_t t0 = qt * kTileQ, nq = std::min(kTileQ, d.Tq - t0);
+        const KeyRange* rr = ranges + b * d.Tq + t0;
+        const T* Q = q + (b * d.Tq + t0) * ldq + h * Dh;
+        const T* K = k + b * d.Tk * ldk + (h / group) * Dh;
+        const T* V = v + b * d.Tk * ldk + (h / group) * Dh;
+        T* O = out + (b * d.Tq + t0) * ldq + h * Dh;
+        T* L = lse + (b * d.Hq + h) * d.Tq + t0;
+        T* S = thread_scratch<T>(kTileQ * kTileK, 0);
+        T* acc = thread_scratch<T>(kTileQ * Dh, 1);
+        T* ml = thread_scratch<T>(2 * kTileQ, 2);  // running max m, then sum l
+        T* m = ml;
+        T* l = ml + kTileQ;
+        for (int64_t r = 0; r < nq; ++r) {
+          m[r] = -std::numeric_limits<T>::infinity();
+          l[r] = 0;
+        }
+        std::fill(acc, acc + nq * Dh, T(0));
+        const auto [klo, khi] = key_union(rr, nq);
+        for (int32_t k0 = klo; k0 < khi; k0 += kTileK) {
+          const int32_t k1 = static_cast<int32_t>(std::min<int64_t>(k0 + kTileK, khi));
+          const int64_t nk = k1 - k0;
+          if (!tile_has_pairs(rr, nq, k0, k1)) continue;
+          blas::gemm<T>(false, true, nq, nk, Dh, scale, Q, ldq, K + k0 * ldk, ldk, T(0), S, kTileK);
+          for (int64_t r = 0; r < nq; ++r) {
+            T* s = S + r * kTileK;
+            const int64_t lo = std::max(rr[r].lo, k0) - k0, hi = std::min(rr[r].hi, k1) - k0;
+            if (lo >= hi) {
+              std::fill(s, s + nk, T(0));
+              continue;
+            }
+            T mx = s[lo];
+            for (int64_t j = lo + 1; j < hi; ++j) mx = std::max(mx, s[j]);
+            const T m_new = std::max(m[r], mx);
+            const T alpha = exp_fast(m[r] - m_new);
+            T sum = 0;
+            std::fill(s, s + lo, T(0));
+#pragma omp simd reduction(+ : sum)
+            for (int64_t j = lo; j < hi; ++j) {
+              const T p = exp_fast(s[j] - m_new);
+              s[j] = p;
+              sum += p;
+            }
+            std::fill(s + hi, s + nk, T(0));
+            l[r] = l[r] * alpha + sum;
+            if (alpha != T(1)) {
+              T* a = acc + r * Dh;
+#pragma omp simd
+              for (int64_t c = 0; c < Dh; ++c) a[c] *= alpha;
+            }
+            m[r] = m_new;
+          }
+          blas::gemm<T>(false, false, nq, Dh, nk, T(1), S, kTileK, V + k0 * ldk, ldk, T(1), acc, Dh);
+        }
+        for (int64_t r = 0; r < nq; ++r) {
+          T* o = O + r * ldq;
+          if (l[r] > 0) {
+            const T inv = T(1) / l[r];
+            for (int64_t c = 0; c < Dh; ++c) o[c] = acc[r * Dh + c] * inv;
+            L[r] = m[r] + std::log(l[r]);
+          } else {
+            std::fill(o, o + Dh, T(0));
+            L[r] = -std::numeric_limits<T>::infinity();
+          }
+        }
+      }
+}
+
+template <class T>
+void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, const KeyRange* ranges, const T* out,
+                        const T* lse, const T* dout, T* dq, T* dk, T* dv) {
+  const int64_t n_qt = (d.Tq + kTileQ - 1) / kTileQ, group = d.Hq / d.Hkv;
+  const int64_t ldq = d.Hq * d.Dh, ldk = d.Hkv * d.Dh, Dh = d.Dh;
+  const int64_t kv_size = d.B * d.Tk * ldk;
+  const T scale = static_cast<T>(d.scale);
+  const int n_threads = omp_get_max_threads();
+  // Threads > 1: each accumulates dK and dV privately; summed in thread order below.
+  static std::vector<T> private_kv;
+  const bool use_private = n_threads > 1 && (dk || dv);
+  if (use_private) {
+    if (private_kv.size() < static_cast<size_t>(2 * kv_size * n_threads)) private_kv.resize(2 * kv_size * n_threads);
+  }
+  const int64_t n_items = d.B * d.Hq * n_qt;
+#pragma omp parallel num_threads(n_threads)
+  {
+    const int tid = omp_get_thread_num();
+    T* my_dk = dk;
+    T* my_dv = dv;
+    if (use_private) {
+      my_dk = private_kv.data() + 2 * kv_size * tid;
+      my_dv = my_dk + kv_size;
+      std::fill(my_dk, my_dk + 2 * kv_size, T(0));
+    }
+    T* S = thread_scratch<T>(kTileQ * kTileK, 0);
+    T* dP = thread_scratch<T>(kTileQ * kTileK, 1);
+    T* Dr = thread_scratch<T>(kTileQ, 2);
+    // Static round-robin: balanced for causal masks and reproducible.
+#pragma omp for schedule(static, 1)
+    for (int64_t item = 0; item < n_items; ++item) {
+      const int64_t b = item / (d.Hq * n_qt), h = (item / n_qt) % d.Hq, qt = item % n_qt;
+      const int64_t t0 = qt * kTileQ, nq = std::min(kTileQ, d.Tq - t0);
+      const KeyRange* rr = ranges + b * d.Tq + t0;
+      const int64_t qoff = (b * d.Tq + t0) * ldq + h * Dh;
+      const int64_t koff = b * d.Tk * ldk + (h / group) * Dh;
+      const T* Q = q + qoff;
+      const T* dO = dout + qoff;
+      const T* K = k + koff;
+      const T* V = v + koff;
+      const T* L = lse + (b * d.Hq + h) * d.Tq + t0;
+      for (int64_t r = 0; r < nq; ++r) {
+        T acc = 0;
+        for (int64_t c = 0; c < Dh; ++c) acc += dO[r * ldq + c] * out[qoff + r * ldq + c];
+        Dr[r] = acc;
+      }
+      const auto [klo, khi] = key_union(rr, nq);
+      for (int32_t k0 = klo; k0 < khi; k0 += kTileK) {
+        const int32_t k1 = static_cast<int32_t>(std::min<int64_t>(k0 + kTileK, khi));
+        const int64_t nk = k1 - k0;
+        if (!tile_has_pairs(rr, nq, k0, k1)) continue;
+        blas::gemm<T>(false, true, nq, nk, Dh, scale, Q, ldq, K + k0 * ldk, ldk, T(0), S, kTileK);
+        for (int64_t r = 0; r < nq; ++r) {
+          T* s = S + r * kTileK;
+          const int64_t lo = std::max(rr[r].lo, k0) - k0, hi = std::min(rr[r].hi, k1) - k0;
+          if (lo >= hi) {
+            std::fill(s, s + nk, T(0));
+            continue;
+          }
+          const T lr = L[r];
+          std::fill(s, s + lo, T(0));
+#pragma omp simd
+          for (int64_t j = lo; j < hi; ++j) s[j] = exp_fast(s[j] - lr);
+          std::fill(s + hi, s + nk, T(0));
+        }
+        if (my_dv) blas::gemm<T>(true, false, nk, Dh, nq, T(1), S, kTileK, dO, ldq, T(1), my_dv + koff + k0 * ldk, ldk);
+        if (!dq && !my_dk) continue;
+        blas::gemm<T>(false, true, nq, nk, Dh, T(1), dO, ldq, V + k0 * ldk, ldk, T(0), dP, kTileK);
+        for (int64_t r = 0; r < nq; ++r) {
+          T* ds = dP + r * kTileK;
+          const T* p = S + r * kTileK;
+          const T dr = Dr[r];
+#pragma omp simd
+          for (int64_t j = 0; j < nk; ++j) ds[j] = p[j] * (ds[j] - dr);
+        }
+        if (dq) blas::gemm<T>(false, false, nq, Dh, nk, scale, dP, kTileK, K + k0 * ldk, ldk, T(1), dq + qoff, ldq);
+        if (my_dk)
+          blas::gemm<T>(true, false, nk, Dh, nq, scale, dP, kTileK, Q, ldq, T(1), my_dk + koff + k0 * ldk, ldk);
+      }
+    }
+    if (use_private) {
+      // Implicit barrier above; now sum the private buffers element-wise in thread order.
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < kv_size; ++i) {
+        T sk = 0, sv = 0;
+        for (int t = 0; t < n_threads; ++t) {
+          sk += private_kv[2 * kv_size * t + i];
+          sv += private_kv[2 * kv_size * t + kv_size + i];
+        }
+        if (dk) dk[i] += sk;
+        if (dv) dv[i] += sv;
+      }
+    }
+  }
+}
+
+template <class T>
+void attention_forward_naive(const AttnDims& d, const T* q, const T* k, const T* v, const KeyRange* ranges, T* out) {
+  const int64_t group = d.Hq / d.Hkv, ldq = d.Hq * d.Dh, ldk = d.Hkv * d.Dh;
+  std::vector<double> w(d.Tk);
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t t = 0; t < d.Tq; ++t)
+      for (int64_t h = 0; h < d.Hq; ++h) {
+        const KeyRange r = ranges[b * d.Tq + t];
+        const T* Q = q + (b * d.Tq + t) * ldq + h * d.Dh;
+        T* O = out + (b * d.Tq + t) * ldq + h * d.Dh;
+        double mx = -INFINITY;
+        for (int64_t s = 0; s < d.Tk; ++s) {
+          const bool allowed = s >= r.lo && s < r.hi;
+          const T* K = k + (b * d.Tk + s) * ldk + (h / group) * d.Dh;
+          double dot = 0;
+          for (int64_t c = 0; c < d.Dh; ++c) dot += static_cast<double>(Q[c]) * K[c];
+          w[s] = allowed ? dot * d.scale : -INFINITY;
+          mx = std::max(mx, w[s]);
+        }
+        double sum = 0;
+        for (int64_t s = 0; s < d.Tk; ++s) {
+          w[s] = std::isinf(mx) ? 0.0 : std::exp(w[s] - mx);
+          sum += w[s];
+        }
+        for (int64_t c = 0; c < d.Dh; ++c) {
+          double acc = 0;
+          for (int64_t s = 0; s < d.Tk; ++s)
+            if (w[s] != 0) acc += w[s] * v[(b * d.Tk + s) * ldk + (h / group) * d.Dh + c];
+          O[c] = static_cast<T>(sum > 0 ? acc / sum : 0.0);
+        }
+      }
+}
+
+Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<const KeyRange> ranges, double scale) {
+  const Shape &qs = q.shape(), &ks = k.shape();
+  check(qs.rank() == 4 && ks.rank() == 4 && ks == v.shape() && qs[0] == ks[0] && qs[3] == ks[3] && ks[2] > 0 &&
+            qs[2] % ks[2] == 0,
+        "attention", describe("q", qs) + " vs " + describe("k", ks) + " vs " + describe("v", v.shape()));
+  check_dtypes("attention", q, k);
+  check_dtypes("attention", q, v);
+  const AttnDims d{qs[0], qs[1], ks[1], qs[2], ks[2], qs[3], scale};
+  check(static_cast<int64_t>(ranges.size()) == d.B * d.Tq, "attention",
+        std::to_string(ranges.size()) + " key ranges for " + describe("q", qs));
+  for (const KeyRange& r : ranges)
+    check(r.lo >= r.hi || (r.lo >= 0 && r.hi <= d.Tk), "attention",
+          "key range [" + std::to_string(r.lo) + "," + std::to_string(r.hi) + ") outside " + std::to_string(d.Tk) +
+              " keys");
+  Var out = g.output(qs, q.dtype(), q.requires_grad() || k.requires_grad() || v.requires_grad());
+  TensorView lse = g.scratch(Shape{d.B, d.Hq, d.Tq}, q.dtype());
+  const KeyRange* rp = ranges.data();
+  dispatch(q.dtype(), [&]<class T>() {
+    attention_forward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), rp, out.value.data<T>(),
+                         lse.data<T>());
+  });
+  const double flops = 4.0 * d.Dh * d.Hq * attention_pairs(ranges);
+  g.count_forward(flops);
+  if (out.requires_grad()) {
+    Graph* gp = &g;
+    g.on_backward([d, q, k, v, rp, out, lse, flops, gp] {
+      dispatch(q.dtype(), [&]<class T>() {
+        attention_backward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), rp, out.value.data<T>(),
+                              lse.data<T>(), out.grad.data<T>(), q.requires_grad() ? q.grad.data<T>() : nullptr,
+                              k.requires_grad() ? k.grad.data<T>() : nullptr,
+                              v.requires_grad() ? v.grad.data<T>() : nullptr);
+      });
+      gp->count_backward(2 * flops);
+    });
+  }
+  return out;
+}
+
+template void attention_forward<float>(const AttnDims&, const float*, const float*, const float*, const KeyRange*,
+                                       float*, float*);
+template void attention_forward<double>(const AttnDims&, const double*, const double*, const double*,
+                                        const KeyRange*, double*, double*);
+template void attention_backward<float>(const AttnDims&, const float*, const float*, const float*, const KeyRange*,
+                                        const float*, const float*, const float*, float*, float*, float*);
+template void attention_backward<double>(const AttnDims&, const double*, const double*, const double*,
+                                         const KeyRange*, const double*, const double*, const double*, double*,
+                                         double*, double*);
+template void attention_forward_naive<float>(const AttnDims&, const float*, const float*, const float*,
+                                             const KeyRange*, float*);
+template void attention_forward_naive<double>(const AttnDims&, const double*, const double*, const double*,
+                                              const KeyRange*, double*);
+
+}  // namespace blt::ops

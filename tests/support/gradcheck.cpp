@@ -1,0 +1,95 @@
+// Finite-difference gradient check implementation.
+#include "support/gradcheck.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/rng.h"
+
+namespace blt::test {
+
+Tensor random_tensor(Shape shape, uint64_t seed, double scale, DType dtype) {
+  Rng rng(seed);
+  Tensor t = Tensor::empty(shape, dtype);
+  dispatch(dtype, [&]<class T>() {
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>((2 * rng.uniform() - 1) * scale);
+  });
+  return t;
+}
+
+namespace {
+double weighted_sum(const TensorView& out, const Tensor& r) {
+  double s = 0;
+  for (int64_t i = 0; i < out.numel(); ++i) s += out.at(i) * r.at(i);
+  return s;
+}
+}  // namespace
+
+void gradcheck(const std::string& name, const std::vector<Tensor>& inputs, const GraphFn& fn,
+               const GradCheckOptions& opt) {
+  // Working copies the perturbation writes into.
+  std::vector<Tensor> values, grads;
+  for (const Tensor& t : inputs) {
+    ASSERT_EQ(t.dtype(), DType::F64) << name << ": gradcheck runs in double";
+    Tensor v = Tensor::empty(t.shape(), DType::F64);
+    v.view().copy_from(t);
+    values.push_back(v);
+    grads.push_back(Tensor::zeros(t.shape(), DType::F64));
+  }
+  auto vars = [&](bool with_grad) {
+    std::vector<Var> vs;
+    for (size_t i = 0; i < values.size(); ++i) vs.push_back(Var{values[i].view(), with_grad ? grads[i].view() : TensorView{}});
+    return vs;
+  };
+
+  Graph g;
+  Var out = fn(g, vars(true));
+  ASSERT_TRUE(out.requires_grad()) << name << ": output carries no gradient";
+  const Tensor R = random_tensor(out.shape(), opt.seed + 7, 1.0);
+  out.grad.copy_from(R);
+  g.backward();
+
+  Graph probe;
+  probe.set_recording(false);
+  auto loss_at = [&]() {
+    probe.reset();
+    return weighted_sum(fn(probe, vars(false)).value, R);
+  };
+
+  for (size_t i = 0; i < values.size(); ++i) {
+    const int64_t n = values[i].numel();
+    const int64_t stride = std::max<int64_t>(1, n / opt.max_elements);
+    int failures = 0;
+    for (int64_t j = 0; j < n && failures < 5; j += stride) {
+      double* x = values[i].data<double>() + j;
+      const double saved = *x;
+      *x = saved + opt.h;
+      const double lp = loss_at();
+      *x = saved - opt.h;
+      const double lm = loss_at();
+      *x = saved;
+      const double numeric = (lp - lm) / (2 * opt.h);
+      const double analytic = grads[i].at(j);
+      const double tol = opt.atol + opt.rtol * std::max(std::fabs(numeric), std::fabs(analytic));
+      if (!(std::fabs(analytic - numeric) <= tol)) {
+        ++failures;
+        ADD_FAILURE() << name << ": input " << i << " " << values[i].shape().str() << " element " << j
+                      << ": analytic " << analytic << " vs numeric " << numeric;
+      }
+    }
+  }
+}
+
+double max_abs_diff(const TensorView& a, const TensorView& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  if (!(a.shape() == b.shape())) return INFINITY;
+  double m = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const double d = std::fabs(a.at(i) - b.at(i));
+    if (!(d <= m)) m = d;  // NaN propagates as the max
+  }
+  return m;
+}
+
+}  // namespace blt::test
