@@ -16,7 +16,10 @@ std::function<void(const std::string&)>& sink() {
 }
 }  // namespace
 
-void set_warning_sink(std::function<void(const std::string&)> s) { sink() = std::move(s); }
+void set_warning_sink(std::function<void(const std::string&)> s) {
+  if (!s) throw InternalError("set_warning_sink: empty sink");
+  sink() = std::move(s);
+}
 void warn(const std::string& message) { sink()(message); }
 
 JsonFields::JsonFields(const nlohmann::json& obj, std::string where) : obj_(obj), where_(std::move(where)) {

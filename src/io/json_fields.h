@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -23,6 +24,7 @@ class JsonFields {
  public:
   // `where` names the object in messages, e.g. "model/params.json: entropy_model".
   JsonFields(const nlohmann::json& obj, std::string where);
+  JsonFields(nlohmann::json&&, std::string) = delete;  // it keeps a reference: no temporaries
 
   template <class T>
   void required(const char* name, T& out) {
@@ -67,6 +69,13 @@ class JsonFields {
       return v.get<bool>();
     } else if constexpr (std::is_integral_v<T>) {
       if (!v.is_number_integer()) type_error(name, "an integer", v);
+      // Range-check before converting: 3000000000 must not wrap into an int32.
+      const bool fits = v.is_number_unsigned()
+                            ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                            : (std::is_signed_v<T> && v.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                               v.get<int64_t>() <= static_cast<int64_t>(std::numeric_limits<T>::max())) ||
+                                  (!std::is_signed_v<T> && v.get<int64_t>() >= 0);
+      if (!fits) type_error(name, "an integer in range", v);
       return v.get<T>();
     } else if constexpr (std::is_floating_point_v<T>) {
       if (!v.is_number()) type_error(name, "a number", v);

@@ -81,6 +81,44 @@ void gradcheck(const std::string& name, const std::vector<Tensor>& inputs, const
   }
 }
 
+void gradcheck_params(const std::string& name, const nn::ParamRegistry& reg, const std::function<Var(Graph&)>& loss,
+                      const GradCheckOptions& opt) {
+  ASSERT_EQ(reg.dtype(), DType::F64) << name << ": gradcheck runs in double";
+  reg.zero_grad();
+  Graph g;
+  g.backward(loss(g));
+  Graph probe;
+  probe.set_recording(false);
+  auto loss_now = [&] {
+    probe.reset();
+    return loss(probe).value.at(0);
+  };
+  Rng rng(opt.seed);
+  for (size_t i = 0; i < reg.params().size(); ++i) {
+    const nn::ParamInfo& p = reg.params()[i];
+    TensorView v = reg.value(static_cast<nn::ParamId>(i)), gr = reg.grad(static_cast<nn::ParamId>(i));
+    const int64_t n = v.numel(), samples = std::min<int64_t>(n, opt.max_elements);
+    int failures = 0;
+    for (int64_t s = 0; s < samples && failures < 3; ++s) {
+      const int64_t j = samples == n ? s : static_cast<int64_t>(rng.below(n));
+      double* x = v.data<double>() + j;
+      const double saved = *x;
+      *x = saved + opt.h;
+      const double lp = loss_now();
+      *x = saved - opt.h;
+      const double lm = loss_now();
+      *x = saved;
+      const double numeric = (lp - lm) / (2 * opt.h), analytic = gr.at(j);
+      const double tol = opt.atol + opt.rtol * std::max(std::fabs(numeric), std::fabs(analytic));
+      if (!(std::fabs(analytic - numeric) <= tol)) {
+        ++failures;
+        ADD_FAILURE() << name << ": " << p.name << " element " << j << ": analytic " << analytic << " vs numeric "
+                      << numeric;
+      }
+    }
+  }
+}
+
 double max_abs_diff(const TensorView& a, const TensorView& b) {
   EXPECT_EQ(a.shape(), b.shape());
   if (!(a.shape() == b.shape())) return INFINITY;

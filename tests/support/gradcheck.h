@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/graph.h"
+#include "nn/params.h"
 
 namespace blt::test {
 
@@ -29,6 +30,11 @@ Tensor random_tensor(Shape shape, uint64_t seed, double scale = 1.0, DType dtype
 // input index, element, analytic and numeric values. `name` labels the messages.
 void gradcheck(const std::string& name, const std::vector<Tensor>& inputs, const GraphFn& fn,
                const GradCheckOptions& opt = {});
+
+// Checks d loss/d p for a sample of entries of every parameter of a double registry; `loss` builds the
+// scalar loss from the registry's current values (called once with a recording graph, then without).
+void gradcheck_params(const std::string& name, const nn::ParamRegistry& reg, const std::function<Var(Graph&)>& loss,
+                      const GradCheckOptions& opt = {});
 
 // Max |a − b| over all elements (shapes must match).
 double max_abs_diff(const TensorView& a, const TensorView& b);

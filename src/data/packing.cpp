@@ -1,0 +1,169 @@
+// SequenceStream (shuffled, packed training rows with exact resume) and EvalWindows.
+// A wrapped document is never materialised: its token at offset k is BOS (k = 0),
+// EOS (k = bytes+1) or byte k-1 plus OFFSET, read straight from the Corpus buffer.
+#include "data/packing.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "data/tokenizer.h"
+#include "io/json_fields.h"
+
+namespace blt::data {
+
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Token k of the wrapped document `d`, of `len` bytes.
+int32_t wrapped_token(const Corpus& c, int64_t d, int64_t len, int64_t k) {
+  if (k == 0) return kBosId;
+  if (k == len + 1) return kEosId;
+  return byte_to_id(static_cast<unsigned char>(c.bytes[static_cast<size_t>(c.offsets[d] + k - 1)]));
+}
+
+std::string str(const DataPosition& p) {
+  return "(epoch " + std::to_string(p.epoch) + ", doc " + std::to_string(p.doc) + ", offset " +
+         std::to_string(p.offset) + ")";
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const DataPosition& p) {
+  j = nlohmann::json{{"epoch", p.epoch}, {"doc", p.doc}, {"offset", p.offset}};
+}
+
+void from_json(const nlohmann::json& j, DataPosition& p) {
+  io::JsonFields f(j, "data position");
+  f.required("epoch", p.epoch);
+  f.required("doc", p.doc);
+  f.required("offset", p.offset);
+  f.finish();
+}
+
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  Rng rng(splitmix64(seed ^ splitmix64(static_cast<uint64_t>(epoch) ^ 0x5EEDE90C5EEDE90Cull)));
+  for (int64_t i = n - 1; i > 0; --i) {
+    const auto j = static_cast<int64_t>(rng.below(static_cast<uint64_t>(i + 1)));
+    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
+  }
+  return order;
+}
+
+SequenceStream::SequenceStream(const Corpus& corpus, int64_t seq_len, uint64_t seed)
+    : corpus_(&corpus), seq_len_(seq_len), seed_(seed) {
+  if (seq_len < 1) throw Error("[SequenceStream] seq_len must be >= 1, got " + std::to_string(seq_len));
+  if (corpus.size() == 0) throw Error("[SequenceStream] the corpus holds no documents");
+  tokens_per_epoch_ = static_cast<int64_t>(corpus.bytes.size()) + 2 * n_documents();
+  order_ = epoch_order(n_documents(), seed_, 0);
+}
+
+int32_t SequenceStream::peek() const {
+  const int64_t d = order_[static_cast<size_t>(pos_.doc)];
+  return wrapped_token(*corpus_, d, corpus_->doc_size(static_cast<size_t>(d)), pos_.offset);
+}
+
+void SequenceStream::read(int32_t* out, int64_t n) {
+  while (n > 0) {
+    const int64_t d = order_[static_cast<size_t>(pos_.doc)];
+    const int64_t len = corpus_->doc_size(static_cast<size_t>(d));
+    const int64_t take = std::min(n, len + 2 - pos_.offset);
+    for (int64_t k = pos_.offset; k < pos_.offset + take; ++k) *out++ = wrapped_token(*corpus_, d, len, k);
+    pos_.offset += take;
+    done_in_epoch_ += take;
+    n -= take;
+    if (pos_.offset == len + 2) {  // keep pos_ on a real token: next document, next epoch
+      pos_.offset = 0;
+      if (++pos_.doc == n_documents()) {
+        pos_.doc = 0;
+        ++pos_.epoch;
+        order_ = epoch_order(n_documents(), seed_, pos_.epoch);
+        done_in_epoch_ = 0;
+      }
+    }
+  }
+}
+
+void SequenceStream::next_row(std::span<int32_t> row) {
+  if (static_cast<int64_t>(row.size()) != seq_len_ + 1)
+    throw ShapeError("[SequenceStream] row (" + std::to_string(row.size()) + ") vs seq_len+1 (" +
+                     std::to_string(seq_len_ + 1) + ")");
+  read(row.data(), seq_len_);
+  row[static_cast<size_t>(seq_len_)] = peek();  // shared with the next row's first token
+}
+
+void SequenceStream::next_batch(int64_t batch, std::vector<int32_t>& tokens) {
+  if (batch < 1) throw Error("[SequenceStream] batch must be >= 1, got " + std::to_string(batch));
+  const auto row = static_cast<size_t>(seq_len_ + 1);
+  tokens.resize(static_cast<size_t>(batch) * row);
+  for (int64_t b = 0; b < batch; ++b) next_row(std::span(tokens).subspan(static_cast<size_t>(b) * row, row));
+}
+
+void SequenceStream::seek(const DataPosition& p) {
+  if (p.epoch < 0 || p.doc < 0 || p.doc >= n_documents())
+    throw Error("[SequenceStream] position " + str(p) + " does not fit a corpus of " +
+                std::to_string(n_documents()) + " documents");
+  std::vector<int64_t> order = epoch_order(n_documents(), seed_, p.epoch);
+  const int64_t len = corpus_->doc_size(static_cast<size_t>(order[static_cast<size_t>(p.doc)]));
+  if (p.offset < 0 || p.offset >= len + 2)
+    throw Error("[SequenceStream] position " + str(p) + " is outside its document of " + std::to_string(len) +
+                " bytes (+2 for BOS/EOS); was it saved with another corpus?");
+  int64_t done = p.offset;
+  for (int64_t i = 0; i < p.doc; ++i)
+    done += corpus_->doc_size(static_cast<size_t>(order[static_cast<size_t>(i)])) + 2;
+  order_ = std::move(order);
+  pos_ = p;
+  done_in_epoch_ = done;
+}
+
+double SequenceStream::epochs_done() const {
+  return static_cast<double>(pos_.epoch) +
+         static_cast<double>(done_in_epoch_) / static_cast<double>(tokens_per_epoch_);
+}
+
+EvalWindows::EvalWindows(const Corpus& corpus, int64_t max_seqlen)
+    : corpus_(&corpus), max_seqlen_(max_seqlen) {
+  if (max_seqlen < 1) throw Error("[EvalWindows] max_seqlen must be >= 1, got " + std::to_string(max_seqlen));
+}
+
+bool EvalWindows::next(EvalWindow& w) {
+  if (doc_ >= static_cast<int64_t>(corpus_->size())) return false;
+  const int64_t len = corpus_->doc_size(static_cast<size_t>(doc_));
+  const int64_t n = std::min(max_seqlen_, len + 1 - start_);  // targets in this window
+  w.doc = doc_;
+  w.start = start_;
+  w.last = start_ + n == len + 1;
+  w.tokens.resize(static_cast<size_t>(n + 1));
+  for (int64_t k = 0; k <= n; ++k)
+    w.tokens[static_cast<size_t>(k)] = wrapped_token(*corpus_, doc_, len, start_ + k);
+  if (w.last) {
+    ++doc_;
+    start_ = 0;
+  } else {
+    start_ += n;
+  }
+  return true;
+}
+
+int64_t EvalWindows::n_windows() const {
+  int64_t total = 0;
+  for (size_t d = 0; d < corpus_->size(); ++d)
+    total += (corpus_->doc_size(d) + 1 + max_seqlen_ - 1) / max_seqlen_;
+  return total;
+}
+
+int64_t EvalWindows::n_targets() const {
+  return static_cast<int64_t>(corpus_->bytes.size()) + static_cast<int64_t>(corpus_->size());
+}
+
+}  // namespace blt::data

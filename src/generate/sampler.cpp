@@ -1,0 +1,40 @@
+// Temperature + top-p sampling.
+#include "generate/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace blt::gen {
+
+Sampler::Sampler(SamplerOptions opt) : opt_(opt), rng_(opt.seed) {
+  if (!(opt.temperature >= 0)) throw ConfigError("sampler: temperature must be >= 0");
+  if (!(opt.top_p > 0 && opt.top_p <= 1)) throw ConfigError("sampler: top_p must be in (0, 1]");
+}
+
+int32_t Sampler::sample(std::span<const float> logits) {
+  const int32_t V = static_cast<int32_t>(logits.size());
+  if (opt_.temperature == 0) return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  const float mx = *std::max_element(logits.begin(), logits.end());
+  probs_.resize(V);
+  double z = 0;
+  for (int32_t i = 0; i < V; ++i) {
+    const float p = static_cast<float>(std::exp((logits[i] - mx) / opt_.temperature));
+    probs_[i] = {p, i};
+    z += p;
+  }
+  std::sort(probs_.begin(), probs_.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  // Nucleus: the smallest prefix reaching top_p of the mass.
+  double kept = 0;
+  size_t n = 0;
+  while (n < probs_.size() && (n == 0 || kept < opt_.top_p * z)) kept += probs_[n++].first;
+  double u = rng_.uniform() * kept;
+  for (size_t i = 0; i < n; ++i) {
+    u -= probs_[i].first;
+    if (u < 0) return probs_[i].second;
+  }
+  return probs_[n - 1].second;
+}
+
+}  // namespace blt::gen

@@ -1,0 +1,31 @@
+// Sampler: picks the next id from logits with temperature and nucleus (top-p)
+// filtering, or greedily at temperature 0. It owns its seeded Rng, so a seed
+// reproduces a generation exactly.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "core/rng.h"
+
+namespace blt::gen {
+
+struct SamplerOptions {
+  double temperature = 0.8;  // 0: argmax
+  double top_p = 0.95;       // keep the smallest set of ids whose probability reaches top_p
+  uint64_t seed = 1;
+};
+
+class Sampler {
+ public:
+  explicit Sampler(SamplerOptions opt);
+  // logits (V) -> an id in [0, V)
+  int32_t sample(std::span<const float> logits);
+
+ private:
+  SamplerOptions opt_;
+  Rng rng_;
+  std::vector<std::pair<float, int32_t>> probs_;
+};
+
+}  // namespace blt::gen

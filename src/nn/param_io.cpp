@@ -1,0 +1,78 @@
+// Registry <-> safetensors / state dict, with a complete mismatch report.
+#include "nn/param_io.h"
+
+#include <set>
+
+namespace blt::nn {
+
+namespace {
+// Lists what does not match: names the registry expects vs what the source has.
+template <class ShapeOf>
+void check_keys(const ParamRegistry& reg, const std::set<std::string>& available, const std::string& prefix,
+                ShapeOf shape_of, const std::string& where) {
+  std::string missing, wrong;
+  std::set<std::string> used;
+  int n_missing = 0, n_wrong = 0;
+  for (const ParamInfo& p : reg.params()) {
+    const std::string key = prefix + p.name;
+    if (!available.count(key)) {
+      missing += "\n  missing: " + key + " " + p.shape.str();
+      ++n_missing;
+      continue;
+    }
+    used.insert(key);
+    const std::string found = shape_of(key);
+    if (found != p.shape.str()) {
+      wrong += "\n  wrong shape: " + key + " expected " + p.shape.str() + ", found " + found;
+      ++n_wrong;
+    }
+  }
+  std::string unexpected;
+  int n_unexpected = 0;
+  for (const std::string& k : available)
+    if (!used.count(k) && k.rfind(prefix, 0) == 0) {
+      unexpected += "\n  unexpected: " + k + " " + shape_of(k);
+      ++n_unexpected;
+    }
+  if (n_missing || n_wrong || n_unexpected)
+    throw FormatError(where + ": weights do not match the model configuration (" + std::to_string(n_missing) +
+                      " missing, " + std::to_string(n_unexpected) + " unexpected, " + std::to_string(n_wrong) +
+                      " wrongly shaped)" + missing + wrong + unexpected);
+}
+
+std::string dims_str(const std::vector<int64_t>& d) {
+  std::string s = "(";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::to_string(d[i]);
+  return s + ")";
+}
+}  // namespace
+
+void save_params(const ParamRegistry& reg, const std::string& path, const std::map<std::string, std::string>& metadata) {
+  std::vector<std::pair<std::string, TensorView>> tensors;
+  for (size_t i = 0; i < reg.params().size(); ++i)
+    tensors.emplace_back(reg.params()[i].name, reg.value(static_cast<ParamId>(i)));
+  io::write_safetensors(path, tensors, metadata);
+}
+
+void load_params(const ParamRegistry& reg, const io::SafetensorsFile& file, const std::string& prefix) {
+  std::set<std::string> available(file.names().begin(), file.names().end());
+  check_keys(reg, available, prefix, [&](const std::string& k) { return dims_str(file.info(k).shape); }, file.path());
+  for (size_t i = 0; i < reg.params().size(); ++i)
+    file.read_into(prefix + reg.params()[i].name, reg.value(static_cast<ParamId>(i)));
+}
+
+void load_params(const ParamRegistry& reg, const std::map<std::string, Tensor>& tensors, const std::string& where) {
+  std::set<std::string> available;
+  for (const auto& [k, v] : tensors) available.insert(k);
+  check_keys(reg, available, "", [&](const std::string& k) { return tensors.at(k).shape().str(); }, where);
+  for (size_t i = 0; i < reg.params().size(); ++i) {
+    const Tensor& src = tensors.at(reg.params()[i].name);
+    const TensorView dst = reg.value(static_cast<ParamId>(i));
+    dispatch(dst.dtype(), [&]<class T>() {
+      T* d = dst.data<T>();
+      for (int64_t j = 0; j < dst.numel(); ++j) d[j] = static_cast<T>(src.at(j));
+    });
+  }
+}
+
+}  // namespace blt::nn

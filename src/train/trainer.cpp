@@ -1,0 +1,166 @@
+// The training loop, metrics log and checkpoint cadence.
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "io/atomic_file.h"
+#include "io/file.h"
+#include "io/json_fields.h"
+
+namespace blt::train {
+
+namespace fs = std::filesystem;
+
+nlohmann::json to_json(const TrainerConfig& c) {
+  return {{"steps", c.steps},           {"batch", c.batch},
+          {"seq_len", c.seq_len},       {"grad_accum", c.grad_accum},
+          {"lr", c.adam.lr},            {"beta1", c.adam.beta1},
+          {"beta2", c.adam.beta2},      {"eps", c.adam.eps},
+          {"weight_decay", c.adam.weight_decay}, {"warmup", c.warmup},
+          {"lr_min_ratio", c.lr_min_ratio}, {"clip", c.clip},
+          {"log_every", c.log_every},   {"eval_every", c.eval_every},
+          {"save_every", c.save_every}, {"keep", c.keep},
+          {"seed", c.seed}};
+}
+
+TrainerConfig trainer_config_from_json(const nlohmann::json& j, const std::string& where) {
+  io::JsonFields f(j, where);
+  TrainerConfig c;
+  f.required("steps", c.steps);
+  f.required("batch", c.batch);
+  f.required("seq_len", c.seq_len);
+  f.required("grad_accum", c.grad_accum);
+  f.required("lr", c.adam.lr);
+  f.required("beta1", c.adam.beta1);
+  f.required("beta2", c.adam.beta2);
+  f.required("eps", c.adam.eps);
+  f.required("weight_decay", c.adam.weight_decay);
+  f.required("warmup", c.warmup);
+  f.required("lr_min_ratio", c.lr_min_ratio);
+  f.required("clip", c.clip);
+  f.required("log_every", c.log_every);
+  f.required("eval_every", c.eval_every);
+  f.required("save_every", c.save_every);
+  f.required("keep", c.keep);
+  f.required("seed", c.seed);
+  f.finish();
+  return c;
+}
+
+Trainer::Trainer(TrainerConfig cfg, TrainTask& task, data::SequenceStream& stream, std::string out_dir)
+    : cfg_(cfg), task_(task), stream_(stream), out_dir_(std::move(out_dir)), opt_(task.params(), cfg.adam),
+      rng_(cfg.seed) {
+  if (cfg.steps < 1 || cfg.batch < 1 || cfg.seq_len < 1 || cfg.grad_accum < 1)
+    throw ConfigError("training: steps, batch, seq_len and grad_accum must be positive");
+  if (stream.seq_len() != cfg.seq_len) throw InternalError("stream and trainer disagree on seq_len");
+  state_.rng = rng_.state();
+}
+
+bool Trainer::resume() {
+  const auto dir = latest_checkpoint(out_dir_);
+  if (!dir) return false;
+  state_ = load_checkpoint(*dir, task_.params(), opt_);
+  rng_.set_state(state_.rng);
+  stream_.seek(state_.data);
+  // Drop metrics lines from after the checkpoint (an interrupted run logged past it).
+  const fs::path metrics = fs::path(out_dir_) / "metrics.jsonl";
+  if (fs::exists(metrics)) {
+    std::istringstream in(io::read_file(metrics.string()));
+    std::string line, kept;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.value("step", int64_t{0}) <= state_.step) kept += line + "\n";
+    }
+    io::write_file_atomic(metrics.string(), kept);
+  }
+  return true;
+}
+
+void Trainer::log(const nlohmann::json& line) {
+  std::ofstream out(fs::path(out_dir_) / "metrics.jsonl", std::ios::app);
+  out << line.dump() << "\n";
+  if (!out) throw IoError((fs::path(out_dir_) / "metrics.jsonl").string() + ": cannot append");
+}
+
+void Trainer::save() {
+  state_.data = stream_.position();
+  state_.rng = rng_.state();
+  save_checkpoint(out_dir_, task_.params(), opt_, state_, cfg_.keep);
+  task_.save_model(out_dir_);
+}
+
+int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(const StepReport&)>& report) {
+  using clock = std::chrono::steady_clock;
+  const ScheduleConfig sched{cfg_.warmup, cfg_.steps, cfg_.lr_min_ratio};
+  const auto run_start = clock::now();
+  const double seconds_before = state_.seconds;
+  int64_t run_targets = 0, run_steps = 0;
+  double window_loss = 0;
+  int64_t window_steps = 0;
+  while (state_.step < cfg_.steps) {
+    if (stop.load()) {
+      save();
+      return state_.step;
+    }
+    task_.params().zero_grad();
+    double step_loss = 0;
+    for (int64_t micro = 0; micro < cfg_.grad_accum; ++micro) {
+      stream_.next_batch(cfg_.batch, rows_);
+      graph_.reset();
+      Var loss = task_.loss(graph_, rows_, cfg_.batch, cfg_.seq_len);
+      // Each micro-batch holds the same number of targets: average them.
+      dispatch(loss.dtype(), [&]<class T>() { *loss.grad.data<T>() = T(1) / static_cast<T>(cfg_.grad_accum); });
+      graph_.backward();
+      step_loss += loss.value.at(0) / static_cast<double>(cfg_.grad_accum);
+    }
+    const double grad_norm = clip_grad_norm(task_.params(), cfg_.clip);
+    const double lr = cfg_.adam.lr * lr_factor(sched, state_.step + 1);
+    opt_.step(lr);
+    ++state_.step;
+    const int64_t targets = cfg_.batch * cfg_.seq_len * cfg_.grad_accum;
+    state_.tokens_seen += targets;
+    run_targets += targets;
+    window_loss += step_loss;
+    ++window_steps;
+    const double run_seconds = std::chrono::duration<double>(clock::now() - run_start).count();
+    state_.seconds = seconds_before + run_seconds;
+
+    StepReport r;
+    r.step = state_.step;
+    r.total = cfg_.steps;
+    r.loss = step_loss;
+    r.lr = lr;
+    r.grad_norm = grad_norm;
+    r.bytes_per_s = run_targets / std::max(run_seconds, 1e-9);
+    r.elapsed = state_.seconds;
+    r.eta = static_cast<double>(cfg_.steps - state_.step) * run_seconds / static_cast<double>(++run_steps);
+    const bool last = state_.step == cfg_.steps;
+    if (last || (cfg_.eval_every > 0 && state_.step % cfg_.eval_every == 0)) r.valid_bpb = task_.validate();
+    if (last || state_.step % cfg_.log_every == 0 || r.valid_bpb) {
+      r.stats = task_.step_stats();
+      nlohmann::json line = {{"step", state_.step},
+                             {"loss", window_loss / window_steps},
+                             {"bpb", window_loss / window_steps / std::log(2.0)},
+                             {"lr", lr},
+                             {"grad_norm", grad_norm},
+                             {"bytes_per_s", r.bytes_per_s},
+                             {"tokens_seen", state_.tokens_seen},
+                             {"seconds", state_.seconds}};
+      if (r.valid_bpb) line["valid_bpb"] = *r.valid_bpb;
+      for (auto& [k, v] : r.stats.items()) line[k] = v;
+      log(line);
+      window_loss = 0;
+      window_steps = 0;
+    }
+    report(r);
+    if (last || (cfg_.save_every > 0 && state_.step % cfg_.save_every == 0)) save();
+  }
+  return state_.step;
+}
+
+}  // namespace blt::train

@@ -1,0 +1,94 @@
+// Trainer: the training loop shared by the entropy model and the BLT.
+// Per step: grad_accum micro-batches from the SequenceStream, each a mean
+// cross-entropy built by the TrainTask on a fresh tape, backward, global-norm
+// clipping, AdamW at the warmup+cosine rate. It logs metrics as JSON Lines,
+// validates and checkpoints periodically, stops cleanly (with a checkpoint)
+// when asked, and resume() continues bit-exactly from the newest checkpoint.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "core/rng.h"
+#include "data/packing.h"
+#include "train/adamw.h"
+#include "train/checkpoint.h"
+
+namespace blt::train {
+
+// What a model gives the trainer.
+class TrainTask {
+ public:
+  virtual ~TrainTask() = default;
+  virtual const nn::ParamRegistry& params() const = 0;
+  // rows (B, L+1): x = rows[:, :L], y = rows[:, 1:]. The mean loss in nats per target, on g.
+  virtual Var loss(Graph& g, std::span<const int32_t> rows, int64_t B, int64_t L) = 0;
+  // Statistics of the micro-batches since the last call (e.g. patch counts), for the metrics line.
+  virtual nlohmann::json step_stats() { return nlohmann::json::object(); }
+  // Bits per byte on the held-out data; nullopt when there is none.
+  virtual std::optional<double> validate() = 0;
+  // Writes the model's own files (configuration and weights) into dir.
+  virtual void save_model(const std::string& dir) = 0;
+};
+
+struct TrainerConfig {
+  int64_t steps = 1000;       // optimizer steps
+  int64_t batch = 8;          // rows per micro-batch
+  int64_t seq_len = 0;        // tokens per row; 0 in a config means the model's max_seqlen
+  int64_t grad_accum = 1;     // micro-batches per step
+  AdamWConfig adam;
+  int64_t warmup = 100;       // steps of linear warmup
+  double lr_min_ratio = 0.1;  // cosine floor as a fraction of lr
+  double clip = 1.0;          // max global gradient norm (<= 0: none)
+  int64_t log_every = 10;     // steps between metrics lines
+  int64_t eval_every = 200;   // steps between validations (0: only at the end)
+  int64_t save_every = 200;   // steps between checkpoints (0: only at the end)
+  int keep = 2;               // checkpoints kept
+  uint64_t seed = 42;         // the trainer's Rng
+};
+nlohmann::json to_json(const TrainerConfig& c);
+TrainerConfig trainer_config_from_json(const nlohmann::json& j, const std::string& where);
+
+struct StepReport {
+  int64_t step = 0, total = 0;
+  double loss = 0;            // nats per target, mean over the step
+  double lr = 0, grad_norm = 0;
+  double bytes_per_s = 0;     // targets per second, this run
+  double elapsed = 0;         // seconds of training so far (resumes included)
+  double eta = 0;             // seconds to the last step
+  std::optional<double> valid_bpb;  // set on validation steps
+  nlohmann::json stats;       // the task's step_stats()
+};
+
+class Trainer {
+ public:
+  Trainer(TrainerConfig cfg, TrainTask& task, data::SequenceStream& stream, std::string out_dir);
+
+  // Restores the newest checkpoint of out_dir; false if there is none.
+  bool resume();
+  // Trains to cfg.steps, or until `stop` turns true (then checkpoints). Returns the step reached.
+  int64_t run(const std::atomic<bool>& stop, const std::function<void(const StepReport&)>& report);
+
+  const TrainState& state() const { return state_; }
+  Rng& rng() { return rng_; }
+
+ private:
+  void save();
+  void log(const nlohmann::json& line);
+
+  TrainerConfig cfg_;
+  TrainTask& task_;
+  data::SequenceStream& stream_;
+  std::string out_dir_;
+  AdamW opt_;
+  TrainState state_;
+  Rng rng_;
+  Graph graph_;
+  std::vector<int32_t> rows_;
+};
+
+}  // namespace blt::train

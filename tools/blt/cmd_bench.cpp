@@ -1,0 +1,36 @@
+// `blt bench core`: the engine benchmark (see bench/core_bench.h).
+#include <iostream>
+
+#include "bench/core_bench.h"
+#include "tools/blt/commands.h"
+
+namespace blt::cli {
+
+Command add_bench(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "Measure speed; every figure is a ratio measured in the same run");
+  bench->require_subcommand(1);
+  auto* core = bench->add_subcommand("core", "sgemm peak vs linear fwd+bwd and tiled attention");
+  auto opt = std::make_shared<bench::CoreBenchOptions>();
+  auto json = std::make_shared<bool>(false);
+  core->add_flag("--json", *json, "Print one JSON object");
+  core->add_option("--tokens", opt->tokens, "Rows of the linear shapes (B·T)")->capture_default_str();
+  core->add_option("--dim", opt->dim, "Model width of the linear shapes")->capture_default_str();
+  core->add_option("--seq", opt->attn_seq, "Attention sequence length")->capture_default_str();
+  core->add_option("--window", opt->attn_window, "Attention causal window")->capture_default_str();
+  core->add_option("--seconds", opt->min_seconds, "Minimum time per measurement")->capture_default_str();
+  return {bench, [core, opt, json] {
+    if (!core->parsed()) return;
+    const auto r = bench::run_core_bench(*opt);
+    if (*json) {
+      std::cout << r.dump() << std::endl;
+      return;
+    }
+    std::cout << "threads " << r["threads"] << "\n";
+    for (const char* k : {"sgemm_gflops", "linear_fwd_bwd_gflops", "attn_fwd_gflops", "attn_fwd_bwd_gflops"})
+      std::cout << k << " " << r[k].get<double>() << "\n";
+    for (const char* k : {"linear_fwd_bwd_ratio", "attn_fwd_ratio", "attn_fwd_bwd_ratio"})
+      std::cout << k << " " << r[k].get<double>() << "\n";
+  }};
+}
+
+}  // namespace blt::cli

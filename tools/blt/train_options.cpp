@@ -1,0 +1,137 @@
+// Trainer flags, run.json and the training progress line.
+#include "tools/blt/train_options.h"
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "io/atomic_file.h"
+#include "io/json_fields.h"
+#include "tools/blt/progress.h"
+
+namespace blt::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+// "--grad-accum" -> "grad_accum": the flag's field in train::to_json(TrainerConfig).
+std::string flag_key(const CLI::Option* flag) {
+  std::string key = flag->get_name().substr(2);
+  for (char& ch : key)
+    if (ch == '-') ch = '_';
+  return key;
+}
+}  // namespace
+
+void add_train_options(CLI::App& cmd, TrainOptions& o) {
+  cmd.add_option("--data", o.data, "Training corpus: .txt, .jsonl (\"text\" field), optionally .zst, or folders")
+      ->check(CLI::ExistingPath);
+  cmd.add_option("--valid", o.valid, "Held-out corpus for validation BPB")->check(CLI::ExistingPath);
+  cmd.add_option("--config", o.config, "Model + training configuration (JSON); see configs/")->check(CLI::ExistingFile);
+  cmd.add_option("--out", o.out, "Output directory: model files, checkpoints/, metrics.jsonl")->required();
+  cmd.add_flag("--resume", o.resume, "Continue the run in --out from its newest checkpoint, bit-exactly");
+  cmd.add_option("--valid-bytes", o.valid_bytes, "Bytes of --valid per validation (0: all)")->capture_default_str();
+  auto& t = o.trainer;
+  o.trainer_flags = {
+      cmd.add_option("--steps", t.steps, "Optimizer steps")->capture_default_str(),
+      cmd.add_option("--batch", t.batch, "Rows per micro-batch")->capture_default_str(),
+      cmd.add_option("--seq-len", t.seq_len, "Tokens per row (0: the model's max_seqlen)")->capture_default_str(),
+      cmd.add_option("--grad-accum", t.grad_accum, "Micro-batches per optimizer step")->capture_default_str(),
+      cmd.add_option("--lr", t.adam.lr, "Peak learning rate")->capture_default_str(),
+      cmd.add_option("--weight-decay", t.adam.weight_decay, "AdamW decoupled weight decay")->capture_default_str(),
+      cmd.add_option("--warmup", t.warmup, "Linear warmup steps")->capture_default_str(),
+      cmd.add_option("--lr-min-ratio", t.lr_min_ratio, "Cosine floor, fraction of --lr")->capture_default_str(),
+      cmd.add_option("--clip", t.clip, "Max global gradient norm (0: off)")->capture_default_str(),
+      cmd.add_option("--log-every", t.log_every, "Steps between metrics lines")->capture_default_str(),
+      cmd.add_option("--eval-every", t.eval_every, "Steps between validations (0: at the end)")->capture_default_str(),
+      cmd.add_option("--save-every", t.save_every, "Steps between checkpoints (0: at the end)")->capture_default_str(),
+      cmd.add_option("--keep", t.keep, "Checkpoints kept")->capture_default_str(),
+      cmd.add_option("--seed", t.seed, "Seed of initialisation and data order")->capture_default_str(),
+  };
+}
+
+train::TrainerConfig resolve_trainer_config(const TrainOptions& o, const nlohmann::json* train_section,
+                                            const std::string& where) {
+  nlohmann::json j = train::to_json(train::TrainerConfig{});
+  if (train_section) {
+    if (!train_section->is_object()) throw ConfigError(where + ": field 'train' must be an object");
+    for (auto& [k, v] : train_section->items()) {
+      if (!j.contains(k)) {
+        io::warn(where + ": train: unknown field '" + k + "' ignored");
+        continue;
+      }
+      j[k] = v;
+    }
+  }
+  // Explicit flags win.
+  const nlohmann::json flags = train::to_json(o.trainer);
+  for (CLI::Option* f : o.trainer_flags) {
+    if (!f->count()) continue;
+    j[flag_key(f)] = flags.at(flag_key(f));
+  }
+  return train::trainer_config_from_json(j, where + ": train");
+}
+
+void save_run(const std::string& out, const train::TrainerConfig& cfg, const TrainOptions& o) {
+  const nlohmann::json run = {{"train", train::to_json(cfg)}, {"data", o.data}, {"valid", o.valid},
+                              {"valid_bytes", o.valid_bytes}};
+  io::write_file_atomic((fs::path(out) / "run.json").string(), run.dump(2) + "\n");
+}
+
+train::TrainerConfig load_run(const std::string& out, TrainOptions& o) {
+  const std::string path = (fs::path(out) / "run.json").string();
+  if (!fs::exists(path)) throw IoError(path + ": not found; --resume needs the --out of an earlier run");
+  const nlohmann::json run = io::read_json_file(path);
+  io::JsonFields f(run, path);
+  train::TrainerConfig saved = train::trainer_config_from_json(f.object("train"), path + ": train");
+  std::vector<std::string> data, valid;
+  int64_t valid_bytes = 0;
+  f.required("data", data);
+  f.required("valid", valid);
+  f.required("valid_bytes", valid_bytes);
+  f.finish();
+  if (!o.data.empty() && o.data != data) throw ConfigError("--resume: --data differs from the run's (" + path + ")");
+  if (!o.valid.empty() && o.valid != valid) throw ConfigError("--resume: --valid differs from the run's (" + path + ")");
+  o.data = data;
+  o.valid = valid;
+  o.valid_bytes = valid_bytes;
+  const nlohmann::json want = train::to_json(o.trainer), have = train::to_json(saved);
+  for (CLI::Option* flag : o.trainer_flags) {
+    if (!flag->count()) continue;
+    const std::string key = flag_key(flag);
+    if (key == "steps") {
+      if (o.trainer.steps < saved.steps)
+        throw ConfigError("--resume: --steps " + std::to_string(o.trainer.steps) + " is below the run's " +
+                          std::to_string(saved.steps));
+      if (o.trainer.steps != saved.steps)
+        io::warn("--steps grows the run from " + std::to_string(saved.steps) +
+                 ": the cosine schedule stretches, so the continuation is not the original run's");
+      saved.steps = o.trainer.steps;
+    } else if (want.at(key) != have.at(key)) {
+      throw ConfigError("--resume: --" + flag->get_name().substr(2) + " " + want.at(key).dump() +
+                        " contradicts the run's " + have.at(key).dump() + " (" + path + ")");
+    }
+  }
+  return saved;
+}
+
+void TrainProgress::operator()(const train::StepReport& r) {
+  if (!line_) line_ = std::make_shared<ProgressLine>();
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "step %lld/%lld %s %3.0f%% | %s | loss %.4f | bpb %.4f | ETA %s",
+                static_cast<long long>(r.step), static_cast<long long>(r.total),
+                progress_bar(static_cast<double>(r.step) / r.total).c_str(), 100.0 * r.step / r.total,
+                format_rate(r.bytes_per_s).c_str(), r.loss, r.loss / std::log(2.0), format_duration(r.eta).c_str());
+  line_->update(buf, r.valid_bpb.has_value() || r.step == r.total);
+  if (r.valid_bpb) {
+    line_->finish();
+    std::cerr << "step " << r.step << ": validation bpb " << *r.valid_bpb << "\n";
+  }
+}
+
+void TrainProgress::finish() {
+  if (line_) line_->finish();
+}
+
+}  // namespace blt::cli
