@@ -12,6 +12,7 @@
 
 #include "core/arena.h"
 #include "core/flops.h"
+#include "core/trace.h"
 
 namespace blt {
 
@@ -72,6 +73,12 @@ class Graph {
   // FLOPs of a backward closure, into the component it was recorded under.
   void count_backward(double f) { flops_.add_backward(running_component_, f); }
 
+  // Named activations (see core/trace.h): recorded only when a tracer is attached.
+  void set_tracer(Tracer* t) { tracer_ = t; }
+  void trace(std::string_view name, const TensorView& v) {
+    if (tracer_) tracer_->record(name, v);
+  }
+
   // loss: a scalar Var with a gradient; seeds dloss = 1 and replays the tape in reverse.
   void backward(const Var& loss);
   // Replays the tape in reverse with output gradients the caller has already seeded.
@@ -90,6 +97,7 @@ class Graph {
   std::vector<Entry> tape_;
   bool recording_ = true;
   int running_component_ = 0;
+  Tracer* tracer_ = nullptr;
 };
 
 }  // namespace blt

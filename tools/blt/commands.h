@@ -21,5 +21,6 @@ Command add_bench(CLI::App& app);
 Command add_train_entropy(CLI::App& app);
 Command add_entropy(CLI::App& app);
 Command add_generate(CLI::App& app);
+Command add_patch(CLI::App& app);
 
 }  // namespace blt::cli

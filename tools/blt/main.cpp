@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
       blt::cli::add_train_entropy(app),
       blt::cli::add_entropy(app),
       blt::cli::add_generate(app),
+      blt::cli::add_patch(app),
       blt::cli::add_bench(app),
   };
 

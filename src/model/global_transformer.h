@@ -1,0 +1,30 @@
+// The latent global transformer over patches: an optional input projection
+// (token_embedding_projection, when the patch width differs from dim_global),
+// then transformer layers with RoPE over patch positions and a causal or
+// block-causal mask (documents end at patches holding an EOS). No final norm.
+// Names under "global_transformer.".
+#pragma once
+
+#include <vector>
+
+#include "model/blt_args.h"
+#include "nn/linear.h"
+#include "nn/transformer_block.h"
+
+namespace blt::model {
+
+class GlobalTransformer {
+ public:
+  GlobalTransformer(const BltArgs& a, nn::ParamRegistry& reg);
+
+  // h (B,P,Din), global_tokens (B·P) -> (B,P,dim_global). `global_tokens` must outlive backward.
+  Var operator()(Graph& g, const Var& h, std::span<const int32_t> global_tokens) const;
+
+ private:
+  const BltArgs& args_;
+  std::vector<nn::TransformerBlock> layers_;
+  std::optional<nn::Linear> token_proj_;
+  ops::RopeTable rope_;
+};
+
+}  // namespace blt::model

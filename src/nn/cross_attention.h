@@ -1,0 +1,32 @@
+// Cross-attention module of the local encoder/decoder: RMSNorm on the queries
+// (cross_attn_norm_q) and on the keys/values (cross_attn_norm_kv), wq/wk/wv/wo,
+// no RoPE, the mask as per-query key ranges. As the reference, it returns
+// x + attention (callers add x once more: the "double residual").
+// Init: all four projections with std (base or dim^-1/2) / factor.
+#pragma once
+
+#include <optional>
+#include <span>
+
+#include "nn/linear.h"
+#include "nn/rms_norm.h"
+#include "ops/attention.h"
+
+namespace blt::nn {
+
+class CrossAttention {
+ public:
+  CrossAttention() = default;
+  CrossAttention(ParamRegistry& reg, const std::string& prefix, int64_t dim, int64_t n_heads, double norm_eps,
+                 std::optional<double> base_std, double factor);
+
+  // x (B,Tq,dim) queries, kv (B,Tk,dim), ranges (B·Tq) -> x + attention (B,Tq,dim)
+  Var operator()(Graph& g, const Var& x, const Var& kv, std::span<const ops::KeyRange> ranges) const;
+
+ private:
+  RMSNorm norm_q_, norm_kv_;
+  Linear wq_, wk_, wv_, wo_;
+  int64_t n_heads_ = 0, head_dim_ = 0;
+};
+
+}  // namespace blt::nn
