@@ -7,11 +7,13 @@ function(blt_library name)
 endfunction()
 
 # blt_test(NAME SOURCES... DEPS targets...): one GoogleTest binary per tests/ folder.
+# ctest runs tests in parallel, so each runs single-threaded (OMP_NUM_THREADS=1); the tests
+# of multi-threaded code paths set their thread count themselves.
 function(blt_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE blt_test_support ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   gtest_discover_tests(${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-                       PROPERTIES ENVIRONMENT "BLT_SHARED_DIR=${PROJECT_SOURCE_DIR}/../shared"
+                       PROPERTIES ENVIRONMENT "BLT_SHARED_DIR=${PROJECT_SOURCE_DIR}/../shared;OMP_NUM_THREADS=1"
                        DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -32,6 +32,8 @@ class EntropyComputer {
   void finish(const std::function<void(std::span<const float>)>& emit);
 
   int64_t chunk() const { return chunk_; }
+  // FLOPs executed by all forward passes so far.
+  const FlopCounter& flops() { return graph_.flops(); }
 
  private:
   // Runs the buffered tokens (whole chunks, plus a partial one if `flush`) and emits their entropies.

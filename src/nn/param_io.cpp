@@ -54,9 +54,13 @@ void save_params(const ParamRegistry& reg, const std::string& path, const std::m
   io::write_safetensors(path, tensors, metadata);
 }
 
-void load_params(const ParamRegistry& reg, const io::SafetensorsFile& file, const std::string& prefix) {
+void check_params(const ParamRegistry& reg, const io::SafetensorsFile& file, const std::string& prefix) {
   std::set<std::string> available(file.names().begin(), file.names().end());
   check_keys(reg, available, prefix, [&](const std::string& k) { return dims_str(file.info(k).shape); }, file.path());
+}
+
+void load_params(const ParamRegistry& reg, const io::SafetensorsFile& file, const std::string& prefix) {
+  check_params(reg, file, prefix);
   for (size_t i = 0; i < reg.params().size(); ++i)
     file.read_into(prefix + reg.params()[i].name, reg.value(static_cast<ParamId>(i)));
 }

@@ -16,6 +16,9 @@ namespace blt::nn {
 void save_params(const ParamRegistry& reg, const std::string& path,
                  const std::map<std::string, std::string>& metadata = {});
 
+// Checks names and shapes only (no data read): FormatError listing every mismatch.
+void check_params(const ParamRegistry& reg, const io::SafetensorsFile& file, const std::string& prefix = "");
+
 // Fills every parameter of `reg` from the file (F32/F64/BF16/F16 converted). `prefix` is prepended to
 // the registry names when looking them up (e.g. "" or "model."). Throws FormatError listing mismatches.
 void load_params(const ParamRegistry& reg, const io::SafetensorsFile& file, const std::string& prefix = "");

@@ -26,6 +26,8 @@ namespace blt::ops {
 namespace {
 
 constexpr int64_t kTileQ = 64;
+// Below this many multiply-adds a call runs on one thread: fork/join would cost more than it saves.
+constexpr double kParallelWork = 1 << 18;
 constexpr int64_t kTileK = 256;
 
 // Grow-only per-thread scratch.
@@ -66,7 +68,8 @@ void attention_forward(const AttnDims& d, const T* q, const T* k, const T* v, co
   const int64_t n_qt = (d.Tq + kTileQ - 1) / kTileQ, group = d.Hq / d.Hkv;
   const int64_t ldq = d.Hq * d.Dh, ldk = d.Hkv * d.Dh, Dh = d.Dh;
   const T scale = static_cast<T>(d.scale);
-#pragma omp parallel for collapse(3) schedule(dynamic)
+  const bool parallel = static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh > kParallelWork;
+#pragma omp parallel for collapse(3) schedule(dynamic) if (parallel)
   for (int64_t b = 0; b < d.B; ++b)
     for (int64_t h = 0; h < d.Hq; ++h)
       for (int64_t qt = 0; qt < n_qt; ++qt) {
@@ -144,7 +147,8 @@ void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, c
   const int64_t ldq = d.Hq * d.Dh, ldk = d.Hkv * d.Dh, Dh = d.Dh;
   const int64_t kv_size = d.B * d.Tk * ldk;
   const T scale = static_cast<T>(d.scale);
-  const int n_threads = omp_get_max_threads();
+  const bool parallel = static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh > kParallelWork;
+  const int n_threads = parallel ? omp_get_max_threads() : 1;
   // Threads > 1: each accumulates dK and dV privately; summed in thread order below.
   static std::vector<T> private_kv;
   const bool use_private = n_threads > 1 && (dk || dv);

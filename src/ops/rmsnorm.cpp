@@ -76,7 +76,7 @@ Var rmsnorm(Graph& g, const Var& x, const Var& w, double eps) {
   if (out.requires_grad()) {
     Graph* gp = &g;
     g.on_backward([x, w, out, rstd, N, D, gp] {
-      const int nt = blas::num_threads();
+      const int nt = N * D > 32768 ? blas::num_threads() : 1;
       TensorView partial = w.requires_grad() ? gp->scratch(Shape{nt, D}, w.dtype()) : TensorView{};
       dispatch(x.dtype(), [&]<class T>() {
         T* dwp = partial.defined() ? partial.data<T>() : nullptr;

@@ -39,9 +39,11 @@ nlohmann::json parse_json(std::string_view text, const std::string& where) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    const bool non_finite = text.find("NaN") != std::string_view::npos || text.find("Infinity") != std::string_view::npos;
-    throw FormatError(where + ": invalid JSON: " + e.what() +
-                      (non_finite ? " (NaN and Infinity are not JSON numbers; entropies must be finite)" : ""));
+    const bool non_finite =
+        text.find("NaN") != std::string_view::npos || text.find("Infinity") != std::string_view::npos;
+    throw FormatError(
+        where + ": invalid JSON: " + e.what() +
+        (non_finite ? " (NaN and Infinity are not JSON numbers; entropies must be finite)" : ""));
   }
 }
 
@@ -54,7 +56,8 @@ std::vector<float> parse_entropy_f32(std::string_view bytes, const std::string& 
   std::vector<float> out(bytes.size() / 4);
   for (size_t i = 0; i < out.size(); ++i) {
     uint32_t u = 0;
-    for (int k = 3; k >= 0; --k) u = (u << 8) | static_cast<unsigned char>(bytes[4 * i + static_cast<size_t>(k)]);
+    for (int k = 3; k >= 0; --k)
+      u = (u << 8) | static_cast<unsigned char>(bytes[4 * i + static_cast<size_t>(k)]);
     const float v = std::bit_cast<float>(u);
     if (!std::isfinite(v))
       throw FormatError(where + ": value " + std::to_string(i) + " is " + format_value(v) +
@@ -71,7 +74,8 @@ std::vector<float> parse_entropy_json(std::string_view text, const std::string& 
                       std::string(j.type_name()));
   std::vector<float> out;
   out.reserve(j.size());
-  for (size_t i = 0; i < j.size(); ++i) out.push_back(to_entropy(j[i], where, "element " + std::to_string(i)));
+  for (size_t i = 0; i < j.size(); ++i)
+    out.push_back(to_entropy(j[i], where, "element " + std::to_string(i)));
   return out;
 }
 
@@ -105,7 +109,8 @@ std::vector<float> read_entropy_file(const std::string& path) {
   if (!std::filesystem::exists(path, ec)) throw IoError(path + ": entropies file not found");
   const std::string bytes = io::read_file(path);
   if (bytes.empty())
-    throw FormatError(path + ": empty file; expected entropies (a JSON array of numbers, .jsonl or .f32 float32)");
+    throw FormatError(path +
+                      ": empty file; expected entropies (a JSON array of numbers, .jsonl or .f32 float32)");
   const std::string ext = std::filesystem::path(path).extension().string();
   std::vector<float> out = ext == ".f32"     ? parse_entropy_f32(bytes, path)
                            : ext == ".jsonl" ? parse_entropy_jsonl(bytes, path)

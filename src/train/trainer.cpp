@@ -152,6 +152,10 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
                              {"tokens_seen", state_.tokens_seen},
                              {"seconds", state_.seconds}};
       if (r.valid_bpb) line["valid_bpb"] = *r.valid_bpb;
+      // FLOPs the ops executed (forward + backward) per training byte since the last line.
+      const FlopCounter& f = graph_.flops();
+      line["flops_per_byte"] = (f.total_forward() + f.total_backward()) / static_cast<double>(window_steps * targets);
+      graph_.flops().clear();
       for (auto& [k, v] : r.stats.items()) line[k] = v;
       log(line);
       window_loss = 0;

@@ -74,6 +74,7 @@ class Trainer {
   int64_t run(const std::atomic<bool>& stop, const std::function<void(const StepReport&)>& report);
 
   const TrainState& state() const { return state_; }
+  const TrainerConfig& config() const { return cfg_; }
   Rng& rng() { return rng_; }
 
  private:

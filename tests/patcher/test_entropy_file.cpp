@@ -35,7 +35,8 @@ void expect_error(F&& f, std::initializer_list<std::string> needles) {
     ADD_FAILURE() << "no exception";
   } catch (const E& e) {
     const std::string msg = e.what();
-    for (const std::string& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not in: " << msg;
+    for (const std::string& n : needles)
+      EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not in: " << msg;
   }
 }
 
@@ -59,7 +60,8 @@ TEST(EntropyFile, F32RoundTripsBitExactly) {
 
 TEST(EntropyFile, JsonlAsWrittenByBltEntropy) {
   TempDir d;
-  write_raw(d.file("e.jsonl"), "{\"pos\":0,\"entropy\":3.5}\n{\"pos\":1,\"entropy\":0.25}\n\n{\"entropy\":1}\n");
+  write_raw(d.file("e.jsonl"),
+            "{\"pos\":0,\"entropy\":3.5}\n{\"pos\":1,\"entropy\":0.25}\n\n{\"entropy\":1}\n");
   EXPECT_EQ(patcher::read_entropy_file(d.file("e.jsonl")), (std::vector<float>{3.5f, 0.25f, 1.0f}));
   write_raw(d.file("bad.jsonl"), "{\"pos\":0,\"entropy\":3.5}\n{\"pos\":5,\"entropy\":0.25}\n");
   expect_error<FormatError>([&] { patcher::read_entropy_file(d.file("bad.jsonl")); },
@@ -68,7 +70,8 @@ TEST(EntropyFile, JsonlAsWrittenByBltEntropy) {
 
 TEST(EntropyFile, MissingFile) {
   TempDir d;
-  expect_error<IoError>([&] { patcher::read_entropy_file(d.file("nope.json")); }, {d.file("nope.json"), "not found"});
+  expect_error<IoError>([&] { patcher::read_entropy_file(d.file("nope.json")); },
+                        {d.file("nope.json"), "not found"});
 }
 
 TEST(EntropyFile, EmptyFile) {
@@ -78,7 +81,8 @@ TEST(EntropyFile, EmptyFile) {
     expect_error<FormatError>([&] { patcher::read_entropy_file(d.file(name)); }, {d.file(name), "empty"});
   }
   write_raw(d.file("a.json"), "[]");
-  expect_error<FormatError>([&] { patcher::read_entropy_file(d.file("a.json")); }, {d.file("a.json"), "no entropies"});
+  expect_error<FormatError>([&] { patcher::read_entropy_file(d.file("a.json")); },
+                            {d.file("a.json"), "no entropies"});
 }
 
 TEST(EntropyFile, F32SizeNotMultipleOfFour) {
@@ -99,7 +103,8 @@ TEST(EntropyFile, JsonNotAnArrayOfNumbers) {
   write_raw(d.file("n.json"), "[1.5, null]");
   expect_error<FormatError>([&] { patcher::read_entropy_file(d.file("n.json")); }, {"element 1", "null"});
   write_raw(d.file("t.json"), "[1.5, 2");
-  expect_error<FormatError>([&] { patcher::read_entropy_file(d.file("t.json")); }, {d.file("t.json"), "invalid JSON"});
+  expect_error<FormatError>([&] { patcher::read_entropy_file(d.file("t.json")); },
+                            {d.file("t.json"), "invalid JSON"});
 }
 
 TEST(EntropyFile, NonFiniteValues) {
@@ -111,10 +116,12 @@ TEST(EntropyFile, NonFiniteValues) {
   expect_error<FormatError>([&] { patcher::read_entropy_file(d.file("i.f32")); }, {"value 0", "inf"});
   // Python's json.dump writes NaN, which is not JSON: the message says so.
   write_raw(d.file("e.json"), "[1.0, NaN]");
-  expect_error<FormatError>([&] { patcher::read_entropy_file(d.file("e.json")); }, {d.file("e.json"), "NaN", "finite"});
+  expect_error<FormatError>([&] { patcher::read_entropy_file(d.file("e.json")); },
+                            {d.file("e.json"), "NaN", "finite"});
   // A number beyond float32 range would silently become inf.
   write_raw(d.file("big.json"), "[1.0, 1e39]");
-  expect_error<FormatError>([&] { patcher::read_entropy_file(d.file("big.json")); }, {"element 1", "1e+39", "float32"});
+  expect_error<FormatError>([&] { patcher::read_entropy_file(d.file("big.json")); },
+                            {"element 1", "1e+39", "float32"});
 }
 
 }  // namespace

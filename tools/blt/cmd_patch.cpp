@@ -3,18 +3,17 @@
 // line, optionally the paper's patching figure as SVG. Everything is computed
 // before anything is written, and the SVG is replaced atomically, so an error
 // never leaves a half-written output.
+#include <sentencepiece_processor.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sentencepiece_processor.h>
 
 #include "core/error.h"
 #include "data/tokenizer.h"
@@ -55,7 +54,7 @@ std::string fmt(double v, const char* spec = "%.6g") {
 struct Sequence {
   std::vector<int32_t> tokens;  // empty when only entropies were given
   int64_t n_positions = 0;
-  std::string description;      // e.g. "[BOS] + 79 bytes of a.txt + [EOS]"
+  std::string description;  // e.g. "[BOS] + 79 bytes of a.txt + [EOS]"
 };
 
 Sequence read_sequence(const PatchOpts& o, const patcher::PatcherArgs& args) {
@@ -66,14 +65,16 @@ Sequence read_sequence(const PatchOpts& o, const patcher::PatcherArgs& args) {
   if (text.empty()) throw FormatError(o.file + ": empty file: nothing to patch");
   if (bpe) {
     if (o.bpe_model.empty())
-      throw ConfigError("--mode bpe needs --bpe-model SPM.model (a SentencePiece model, e.g. spm_bpe_4096.model)");
+      throw ConfigError(
+          "--mode bpe needs --bpe-model SPM.model (a SentencePiece model, e.g. spm_bpe_4096.model)");
     sentencepiece::SentencePieceProcessor sp;
     data::load_sentencepiece(sp, o.bpe_model);
     seq.tokens = data::encode_bpe_delimited(text, sp, true, o.eos);
     seq.description = "[BOS] + the BPE-delimited pieces of " + o.file + (o.eos ? " + [EOS]" : "");
   } else {
     seq.tokens = data::encode(text, true, o.eos);
-    seq.description = "[BOS] + " + std::to_string(text.size()) + " bytes of " + o.file + (o.eos ? " + [EOS]" : "");
+    seq.description =
+        "[BOS] + " + std::to_string(text.size()) + " bytes of " + o.file + (o.eos ? " + [EOS]" : "");
   }
   seq.n_positions = static_cast<int64_t>(seq.tokens.size());
   return seq;
@@ -113,7 +114,8 @@ void run_patch(const PatchOpts& o) {
   if (!o.model.empty()) {
     const fs::path params = fs::path(o.model) / "params.json";
     if (!fs::is_directory(o.model)) throw IoError(o.model + ": not a model directory");
-    if (!fs::exists(params)) throw IoError(params.string() + ": not found (an entropy model directory holds params.json)");
+    if (!fs::exists(params))
+      throw IoError(params.string() + ": not found (an entropy model directory holds params.json)");
     base = entropy::read_entropy_config(params.string()).patcher;
   }
   patcher::PatcherArgs args = resolve_patcher_args(base, o.flags);
@@ -128,7 +130,8 @@ void run_patch(const PatchOpts& o) {
   if (have_file) {
     seq = read_sequence(o, args);
   } else if (!(have_entropies && entropy_mode)) {
-    throw ConfigError("a FILE to patch is required (only the entropy modes with --entropies can patch without text)");
+    throw ConfigError(
+        "a FILE to patch is required (only the entropy modes with --entropies can patch without text)");
   }
 
   // Entropies: given, or from the model when something needs them.
@@ -139,8 +142,9 @@ void run_patch(const PatchOpts& o) {
       seq.n_positions = static_cast<int64_t>(entropies.size());
       seq.description = std::to_string(entropies.size()) + " positions of " + o.entropies + " (no text)";
     } else if (static_cast<int64_t>(entropies.size()) != seq.n_positions) {
-      throw ConfigError(o.entropies + " holds " + std::to_string(entropies.size()) + " entropies but the sequence has " +
-                        std::to_string(seq.n_positions) + " positions (" + seq.description +
+      throw ConfigError(o.entropies + " holds " + std::to_string(entropies.size()) +
+                        " entropies but the sequence has " + std::to_string(seq.n_positions) +
+                        " positions (" + seq.description +
                         "); one entropy per position, position 0 being the BOS" +
                         (!o.eos && static_cast<int64_t>(entropies.size()) == seq.n_positions + 1
                              ? " (pass --eos if the entropies include the EOS)"
@@ -151,8 +155,9 @@ void run_patch(const PatchOpts& o) {
     entropy::EntropyComputer ec(*m.model, {});
     entropies = ec.compute(seq.tokens);
   } else if (entropy_mode) {
-    throw ConfigError("--mode " + mode_name(args) +
-                      " needs entropies: pass --model DIR or --entropies FILE (or use --mode static, space, byte or bpe)");
+    throw ConfigError(
+        "--mode " + mode_name(args) +
+        " needs entropies: pass --model DIR or --entropies FILE (or use --mode static, space, byte or bpe)");
   }
 
   std::optional<patcher::Calibration> cal;
@@ -163,13 +168,15 @@ void run_patch(const PatchOpts& o) {
   }
 
   // The patcher ignores tokens in entropy mode; without text it only needs their number.
-  const std::vector<int32_t> filler(seq.tokens.empty() ? static_cast<size_t>(seq.n_positions) : 0, data::kBosId);
+  const std::vector<int32_t> filler(seq.tokens.empty() ? static_cast<size_t>(seq.n_positions) : 0,
+                                    data::kBosId);
   const std::span<const int32_t> tokens = seq.tokens.empty() ? std::span<const int32_t>(filler) : seq.tokens;
   const std::vector<int32_t> lengths = patcher::patch_lengths(args, tokens, entropies, o.include_next_token);
   const patcher::PatchStats stats = patcher::patch_stats(lengths);
   const std::string mode = mode_name(args);
   // The threshold as an absolute entropy level (not for the monotonic rule, whose threshold is a difference).
-  const double level = entropy_mode && !args.monotonicity ? args.threshold : std::numeric_limits<double>::quiet_NaN();
+  const double level =
+      entropy_mode && !args.monotonicity ? args.threshold : std::numeric_limits<double>::quiet_NaN();
 
   // Build every output first; then the SVG (atomically), then stdout.
   std::string svg;
@@ -186,31 +193,36 @@ void run_patch(const PatchOpts& o) {
 
   std::string out;
   if (o.format == "jsonl") {
-    nlohmann::json j = {{"patch_lengths", lengths},
-                        {"mean_patch_size", stats.mean},
-                        {"n_patches", stats.n_patches},
-                        {"n_positions", stats.n_positions},
-                        {"threshold", entropy_mode ? nlohmann::json(args.threshold) : nlohmann::json(nullptr)},
-                        {"mode", mode},
-                        {"include_next_token", o.include_next_token}};
+    nlohmann::json j = {
+        {"patch_lengths", lengths},
+        {"mean_patch_size", stats.mean},
+        {"n_patches", stats.n_patches},
+        {"n_positions", stats.n_positions},
+        {"threshold", entropy_mode ? nlohmann::json(args.threshold) : nlohmann::json(nullptr)},
+        {"mode", mode},
+        {"include_next_token", o.include_next_token}};
     if (entropy_mode && args.threshold_add) j["threshold_add"] = *args.threshold_add;
     if (args.max_patch_length) j["max_patch_length"] = *args.max_patch_length;
     if (args.patching_mode == patcher::PatchingMode::Static) j["patch_size"] = args.static_patch_size();
     if (cal)
-      j["calibration"] = {{"target_mean", cal->target_mean}, {"achieved_mean", cal->achieved_mean}, {"clamped", cal->clamped}};
+      j["calibration"] = {{"target_mean", cal->target_mean},
+                          {"achieved_mean", cal->achieved_mean},
+                          {"clamped", cal->clamped}};
     if (!seq.tokens.empty()) j["patches"] = patch_texts(seq.tokens, lengths);
     out = j.dump() + "\n";
   } else {
     out = "mode " + mode;
     if (entropy_mode) out += "  threshold " + fmt(args.threshold, "%.9g");
     if (entropy_mode && args.threshold_add) out += "  threshold_add " + fmt(*args.threshold_add, "%.9g");
-    if (args.patching_mode == patcher::PatchingMode::Static) out += "  patch_size " + std::to_string(args.static_patch_size());
-    out += "  max_patch_length " + (args.max_patch_length ? std::to_string(*args.max_patch_length) : std::string("none"));
+    if (args.patching_mode == patcher::PatchingMode::Static)
+      out += "  patch_size " + std::to_string(args.static_patch_size());
+    out += "  max_patch_length " +
+           (args.max_patch_length ? std::to_string(*args.max_patch_length) : std::string("none"));
     out += std::string("  include_next_token ") + (o.include_next_token ? "on" : "off") + "\n";
     out += "sequence " + seq.description + "\n";
     if (cal)
-      out += "calibrated threshold " + fmt(cal->threshold, "%.9g") + " for a target mean of " + fmt(cal->target_mean) +
-             ": achieved " + fmt(cal->achieved_mean, "%.4f") +
+      out += "calibrated threshold " + fmt(cal->threshold, "%.9g") + " for a target mean of " +
+             fmt(cal->target_mean) + ": achieved " + fmt(cal->achieved_mean, "%.4f") +
              (cal->clamped ? " (the target is out of reach; this is the nearest end)" : "") + "\n";
     out += patcher::format_patch_stats(stats) + "\n";
     if (seq.tokens.empty()) {
@@ -223,7 +235,8 @@ void run_patch(const PatchOpts& o) {
     }
   }
   if (cal && cal->clamped)
-    io::warn("--target-patch-size " + fmt(cal->target_mean) + " is out of reach on this input; the nearest reachable mean is " +
+    io::warn("--target-patch-size " + fmt(cal->target_mean) +
+             " is out of reach on this input; the nearest reachable mean is " +
              fmt(cal->achieved_mean, "%.4f"));
 
   if (!o.svg.empty()) io::write_file_atomic(o.svg, svg);
@@ -234,29 +247,36 @@ void run_patch(const PatchOpts& o) {
 }  // namespace
 
 Command add_patch(CLI::App& app) {
-  auto* cmd = app.add_subcommand("patch", "Patch a file and show the patches, their statistics and the entropy figure");
+  auto* cmd = app.add_subcommand(
+      "patch", "Patch a file and show the patches, their statistics and the entropy figure");
   cmd->footer(
-      "The sequence patched is [BOS] + the file's bytes (+ [EOS] with --eos); entropies come from --model (one\n"
-      "per position: position i holds the entropy of the prediction of token i+1) or from --entropies. Token\n"
-      "i+1 starts a patch when H[i] > threshold (entropy), H[i]-H[i-1] > threshold (monotonic), or both\n"
-      "H[i] > threshold and H[i]-H[i-1] > --threshold-add; positions 0 (BOS) and 1 always start one. Settings\n"
-      "default to the model's params.json data.patcher_args, else the reference's (entropy, threshold\n"
-      "1.335442066192627); flags override them. Patches cover exactly the given positions unless\n"
-      "--include-next-token adds the unseen next token (what the BLT forward and generation use).\n"
-      "Text output: statistics, then the patches separated by '\xE2\x96\x8F', special ids as \xE2\x9F\xA8" "BOS\xE2\x9F\xA9, controls and '\\'\n"
-      "escaped, a character cut by a boundary as \\xNN, invalid UTF-8 as U+FFFD; colours (a terminal) show the\n"
-      "entropy that opened each patch, green (low) to red (twice the threshold or more).\n"
-      "--format jsonl: one line {\"patch_lengths\", \"mean_patch_size\", \"n_patches\", \"n_positions\",\n"
-      "\"threshold\", \"mode\", ..., \"patches\" (the text of each patch, specials dropped)}.");
+      "The sequence patched is [BOS] + the file's bytes (+ [EOS] with --eos). Entropies come from\n"
+      "--model or --entropies, one per position: position i holds the entropy H[i] of the prediction\n"
+      "of token i+1. Token i+1 starts a patch when H[i] > threshold (entropy), H[i]-H[i-1] > threshold\n"
+      "(monotonic), or both H[i] > threshold and H[i]-H[i-1] > --threshold-add; positions 0 (BOS) and\n"
+      "1 always start one. Settings default to the model's params.json data.patcher_args, else the\n"
+      "reference's (entropy, threshold 1.335442066192627); flags override them. Patches cover exactly\n"
+      "the given positions unless --include-next-token adds the unseen next token (as the BLT forward\n"
+      "and generation do).\n"
+      "Text output: statistics, then the patches separated by '▏', special ids as ⟨BOS⟩, controls\n"
+      "and '\\' escaped, a character cut by a boundary as \\xNN, invalid UTF-8 as U+FFFD. Colours (on\n"
+      "a terminal) show the entropy that opened each patch, green (low) to red (twice the threshold).\n"
+      "--format jsonl: one line {\"patch_lengths\", \"mean_patch_size\", \"n_patches\",\n"
+      "\"n_positions\", \"threshold\", \"mode\", ..., \"patches\" (each patch's text, specials dropped)}.");
   auto o = std::make_shared<PatchOpts>();
   cmd->add_option("file", o->file, "Input file (any bytes); optional with --entropies in the entropy modes");
-  cmd->add_option("--model", o->model, "Entropy model directory (params.json + weights): entropies and default settings");
-  cmd->add_option("--mode", o->flags.mode,
-                  "entropy: global threshold; monotonic: entropy increase; static: fixed --patch-size; space: "
-                  "after runs of non-alphanumeric bytes; byte: one byte each; bpe: one per BPE piece (--bpe-model)")
+  cmd->add_option("--model", o->model,
+                  "Entropy model directory (params.json + weights): entropies and default settings");
+  cmd->add_option(
+         "--mode", o->flags.mode,
+         "entropy: global threshold; monotonic: entropy increase; static: fixed --patch-size; space: "
+         "after runs of non-alphanumeric bytes; byte: one byte each; bpe: one per BPE piece (--bpe-model). "
+         "Default: the model's patching_mode, else entropy")
       ->check(CLI::IsMember({"entropy", "monotonic", "static", "space", "byte", "bpe"}));
-  auto* threshold = cmd->add_option("--threshold", o->flags.threshold,
-                                    "Entropy threshold in nats (a non-negative number; relative with --mode monotonic)");
+  auto* threshold = cmd->add_option(
+      "--threshold", o->flags.threshold,
+      "Entropy threshold in nats, a non-negative number (relative with --mode monotonic). Default: the "
+      "model's threshold, else 1.335442066192627");
   cmd->add_option("--threshold-add", o->flags.threshold_add,
                   "Entropy mode: also require an increase H[i]-H[i-1] above this (global + monotonic)");
   cmd->add_option("--target-patch-size", o->target,
@@ -267,22 +287,26 @@ Command add_patch(CLI::App& app) {
                   "Split longer patches (as the reference's max_patch_length); 0: no limit");
   cmd->add_option("--patch-size", o->flags.patch_size,
                   "Static mode's patch length (default: the model's patch_size when whole, else 4)");
-  cmd->add_option("--entropies", o->entropies,
-                  "Precomputed entropies instead of a model: a JSON array of numbers, .jsonl lines {\"pos\",\"entropy\"} "
-                  "or .f32 little-endian float32 (what `blt entropy` writes), one per position");
+  cmd->add_option(
+      "--entropies", o->entropies,
+      "Precomputed entropies instead of a model: a JSON array of numbers, .jsonl lines {\"pos\",\"entropy\"} "
+      "or .f32 little-endian float32 (what `blt entropy` writes), one per position");
   cmd->add_flag("--include-next-token", o->include_next_token,
                 "Patch the next, unseen token too (lengths sum to positions + 1)");
   cmd->add_flag("--eos", o->eos, "Append EOS to the sequence (as `blt entropy --eos`)");
-  cmd->add_option("--bpe-model", o->bpe_model, "SentencePiece model for --mode bpe (e.g. spm_bpe_4096.model)");
+  cmd->add_option("--bpe-model", o->bpe_model,
+                  "SentencePiece model for --mode bpe (e.g. spm_bpe_4096.model)");
   cmd->add_option("--format", o->format, "text: statistics and the patches; jsonl: one JSON line")
       ->check(CLI::IsMember({"text", "jsonl"}))
       ->capture_default_str();
-  cmd->add_option("--color", o->color, "Colour the text patches by entropy: auto (on a terminal, unless NO_COLOR), always, never")
+  cmd->add_option("--color", o->color,
+                  "Colour the text patches by entropy: auto (on a terminal, unless NO_COLOR), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
-  cmd->add_option("--svg", o->svg,
-                  "Write the patching figure (entropy per byte, the threshold, a mark at each patch start) to this "
-                  "SVG file; best for a few hundred bytes");
+  cmd->add_option(
+      "--svg", o->svg,
+      "Write the patching figure (entropy per byte, the threshold, a mark at each patch start) to this "
+      "SVG file; best for a few hundred bytes");
   return {cmd, [o] { run_patch(*o); }};
 }
 

@@ -22,5 +22,8 @@ Command add_train_entropy(CLI::App& app);
 Command add_entropy(CLI::App& app);
 Command add_generate(CLI::App& app);
 Command add_patch(CLI::App& app);
+Command add_train(CLI::App& app);
+Command add_eval(CLI::App& app);
+Command add_inspect(CLI::App& app);
 
 }  // namespace blt::cli

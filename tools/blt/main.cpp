@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
       blt::cli::add_entropy(app),
       blt::cli::add_generate(app),
       blt::cli::add_patch(app),
+      blt::cli::add_train(app),
+      blt::cli::add_eval(app),
+      blt::cli::add_inspect(app),
       blt::cli::add_bench(app),
   };
 

@@ -33,7 +33,8 @@ patcher::PatcherArgs resolve_patcher_args(patcher::PatcherArgs a, const PatchFla
     try {
       a.patching_mode = patcher::parse_patching_mode(f.mode);
     } catch (const ConfigError&) {
-      throw ConfigError("--mode: unknown mode '" + f.mode + "' (expected entropy, monotonic, static, space, byte or bpe)");
+      throw ConfigError("--mode: unknown mode '" + f.mode +
+                        "' (expected entropy, monotonic, static, space, byte or bpe)");
     }
     a.monotonicity = false;
   }
@@ -44,7 +45,8 @@ patcher::PatcherArgs resolve_patcher_args(patcher::PatcherArgs a, const PatchFla
     const double t = *f.threshold;
     if (std::isnan(t) || t < 0)
       throw ConfigError("--threshold must be a non-negative number of nats, got " + format_number(t));
-    if (!entropy) throw ConfigError("--threshold applies to the entropy and monotonic modes, not --mode " + mode);
+    if (!entropy)
+      throw ConfigError("--threshold applies to the entropy and monotonic modes, not --mode " + mode);
     a.threshold = t;
   }
   if (f.threshold_add) {
@@ -52,8 +54,9 @@ patcher::PatcherArgs resolve_patcher_args(patcher::PatcherArgs a, const PatchFla
     if (std::isnan(t)) throw ConfigError("--threshold-add must be a number, got " + format_number(t));
     if (!entropy) throw ConfigError("--threshold-add applies to the entropy mode, not --mode " + mode);
     if (a.monotonicity)
-      throw ConfigError("--threshold-add has no effect with the monotonic rule (it takes precedence, as in the "
-                        "reference); pass --mode entropy to combine a global threshold with --threshold-add");
+      throw ConfigError(
+          "--threshold-add has no effect with the monotonic rule (it takes precedence, as in the "
+          "reference); pass --mode entropy to combine a global threshold with --threshold-add");
     a.threshold_add = t;
   }
   if (f.max_patch_length) {
@@ -65,7 +68,8 @@ patcher::PatcherArgs resolve_patcher_args(patcher::PatcherArgs a, const PatchFla
   if (f.patch_size) {
     if (a.patching_mode != patcher::PatchingMode::Static)
       throw ConfigError("--patch-size applies to --mode static, not --mode " + mode);
-    if (*f.patch_size < 1) throw ConfigError("--patch-size must be at least 1, got " + std::to_string(*f.patch_size));
+    if (*f.patch_size < 1)
+      throw ConfigError("--patch-size must be at least 1, got " + std::to_string(*f.patch_size));
     a.patch_size = static_cast<double>(*f.patch_size);
   } else if (a.patching_mode == patcher::PatchingMode::Static && a.patch_size != std::floor(a.patch_size)) {
     a.patch_size = static_cast<double>(kDefaultStaticPatchSize);  // the reference default 4.5 cannot work

@@ -14,11 +14,11 @@
 namespace blt::cli {
 
 struct PatchFlags {
-  std::string mode;                        // "" (keep the model's), entropy, monotonic, static, space, byte, bpe
-  std::optional<double> threshold;         // --threshold, e.g. 1.335 (global; relative with monotonic)
-  std::optional<double> threshold_add;     // --threshold-add, e.g. 0.5 (global + monotonic)
-  std::optional<int64_t> max_patch_length; // --max-patch-length, e.g. 16; 0 turns the model's limit off
-  std::optional<int64_t> patch_size;       // --patch-size, e.g. 4 (static mode)
+  std::string mode;                     // "" (keep the model's), entropy, monotonic, static, space, byte, bpe
+  std::optional<double> threshold;      // --threshold, e.g. 1.335 (global; relative with monotonic)
+  std::optional<double> threshold_add;  // --threshold-add, e.g. 0.5 (global + monotonic)
+  std::optional<int64_t> max_patch_length;  // --max-patch-length, e.g. 16; 0 turns the model's limit off
+  std::optional<int64_t> patch_size;        // --patch-size, e.g. 4 (static mode)
 };
 
 // Static mode's patch size when neither the flag nor an integer patcher_args patch_size gives one.

@@ -15,8 +15,12 @@ namespace blt::cli {
 
 namespace {
 
-bool is_byte(int32_t t) { return t >= data::kOffset && t < data::kVocabSize; }
-unsigned char byte_of(int32_t t) { return static_cast<unsigned char>(t - data::kOffset); }
+bool is_byte(int32_t t) {
+  return t >= data::kOffset && t < data::kVocabSize;
+}
+unsigned char byte_of(int32_t t) {
+  return static_cast<unsigned char>(t - data::kOffset);
+}
 
 std::string hex_escape(unsigned char b) {
   char buf[8];
@@ -24,24 +28,39 @@ std::string hex_escape(unsigned char b) {
   return buf;
 }
 
+// "⟨name⟩": how special ids and the unseen next token are shown.
+std::string angled(const std::string& name) {
+  return "\xE2\x9F\xA8" + name + "\xE2\x9F\xA9";  // U+27E8, U+27E9
+}
+
 std::string special_marker(int32_t t) {
   switch (t) {
-    case data::kBoeId: return "\xE2\x9F\xA8" "BOE\xE2\x9F\xA9";  // ⟨BOE⟩
-    case data::kBosId: return "\xE2\x9F\xA8" "BOS\xE2\x9F\xA9";
-    case data::kEosId: return "\xE2\x9F\xA8" "EOS\xE2\x9F\xA9";
-    case data::kBpeId: return "\xE2\x9F\xA8" "BPE\xE2\x9F\xA9";
-    default: return "\xE2\x9F\xA8" "id " + std::to_string(t) + "\xE2\x9F\xA9";
+    case data::kBoeId:
+      return angled("BOE");
+    case data::kBosId:
+      return angled("BOS");
+    case data::kEosId:
+      return angled("EOS");
+    case data::kBpeId:
+      return angled("BPE");
+    default:
+      return angled("id " + std::to_string(t));
   }
 }
 
 // A one-byte character as printed: controls and the backslash escaped.
 std::string ascii_visible(unsigned char b) {
   switch (b) {
-    case '\n': return "\\n";
-    case '\t': return "\\t";
-    case '\r': return "\\r";
-    case '\\': return "\\\\";
-    default: break;
+    case '\n':
+      return "\\n";
+    case '\t':
+      return "\\t";
+    case '\r':
+      return "\\r";
+    case '\\':
+      return "\\\\";
+    default:
+      break;
   }
   if (b < 0x20 || b == 0x7F) return hex_escape(b);
   return std::string(1, static_cast<char>(b));
@@ -59,8 +78,11 @@ Chars find_chars(std::span<const int32_t> tok) {
   for (size_t i = 0; i < n; ++i) {
     if (c.owner[i] >= 0 || !is_byte(tok[i])) continue;
     const unsigned char b = byte_of(tok[i]);
-    const size_t want = b < 0x80 ? 1 : (b >= 0xC2 && b <= 0xDF) ? 2 : (b >= 0xE0 && b <= 0xEF) ? 3
-                                                                     : (b >= 0xF0 && b <= 0xF4) ? 4 : 0;
+    const size_t want = b < 0x80                   ? 1
+                        : (b >= 0xC2 && b <= 0xDF) ? 2
+                        : (b >= 0xE0 && b <= 0xEF) ? 3
+                        : (b >= 0xF0 && b <= 0xF4) ? 4
+                                                   : 0;
     if (want == 0 || i + want > n) continue;
     std::string s;
     for (size_t k = i; k < i + want && is_byte(tok[k]); ++k) s.push_back(static_cast<char>(byte_of(tok[k])));
@@ -80,7 +102,8 @@ void check_shapes(std::span<const int32_t> tokens, std::span<const int32_t> leng
   const auto n = static_cast<int64_t>(tokens.size());
   if (total != n && total != n + 1)
     throw ShapeError("[render_patches] patch lengths sum to " + std::to_string(total) + ", expected " +
-                     std::to_string(n) + " or " + std::to_string(n + 1) + " (tokens " + std::to_string(n) + ")");
+                     std::to_string(n) + " or " + std::to_string(n + 1) + " (tokens " + std::to_string(n) +
+                     ")");
   if (n_entropies != 0 && n_entropies != tokens.size())
     throw ShapeError("[render_patches] entropies (" + std::to_string(n_entropies) + ") vs tokens (" +
                      std::to_string(n) + ")");
@@ -145,12 +168,13 @@ std::string render_patches(std::span<const int32_t> tokens, std::span<const int3
   for (int32_t l : lengths) {
     if (l == 0) continue;
     const size_t e = s + static_cast<size_t>(l);
-    if (!first) out += opt.color ? std::string("\x1b[90m") + kPatchSeparator + "\x1b[0m" : std::string(kPatchSeparator);
+    if (!first)
+      out += opt.color ? std::string("\x1b[90m") + kPatchSeparator + "\x1b[0m" : std::string(kPatchSeparator);
     first = false;
     const bool colored = opt.color && !entropies.empty() && s >= 1;
     if (colored) out += color_code(entropies[s - 1], scale);
     out += render_span(tokens, chars, s, std::min(e, n));
-    if (e > n) out += "\xE2\x9F\xA8" "next\xE2\x9F\xA9";  // include_next_token: the unseen next token
+    if (e > n) out += angled("next");  // include_next_token: the unseen next token
     if (colored) out += "\x1b[0m";
     s = e;
   }

@@ -17,8 +17,8 @@ namespace blt::cli {
 inline constexpr const char* kPatchSeparator = "\xE2\x96\x8F";  // U+258F LEFT ONE EIGHTH BLOCK
 
 struct PatchViewOptions {
-  bool color = false;       // ANSI colours (a terminal)
-  double color_scale = 4;   // entropy (nats) drawn fully red, e.g. 2 x threshold; 0 is green
+  bool color = false;      // ANSI colours (a terminal)
+  double color_scale = 4;  // entropy (nats) drawn fully red, e.g. 2 x threshold; 0 is green
 };
 
 // tokens (L), lengths (P) summing to L or L+1 (the last position then is the next, unseen token, shown as

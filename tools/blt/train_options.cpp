@@ -8,6 +8,8 @@
 
 #include "io/atomic_file.h"
 #include "io/json_fields.h"
+#include "tools/blt/commands.h"
+#include "tools/blt/interrupt.h"
 #include "tools/blt/progress.h"
 
 namespace blt::cli {
@@ -116,22 +118,66 @@ train::TrainerConfig load_run(const std::string& out, TrainOptions& o) {
   return saved;
 }
 
-void TrainProgress::operator()(const train::StepReport& r) {
-  if (!line_) line_ = std::make_shared<ProgressLine>();
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "step %lld/%lld %s %3.0f%% | %s | loss %.4f | bpb %.4f | ETA %s",
-                static_cast<long long>(r.step), static_cast<long long>(r.total),
-                progress_bar(static_cast<double>(r.step) / r.total).c_str(), 100.0 * r.step / r.total,
-                format_rate(r.bytes_per_s).c_str(), r.loss, r.loss / std::log(2.0), format_duration(r.eta).c_str());
-  line_->update(buf, r.valid_bpb.has_value() || r.step == r.total);
-  if (r.valid_bpb) {
-    line_->finish();
-    std::cerr << "step " << r.step << ": validation bpb " << *r.valid_bpb << "\n";
+RunConfig prepare_run(TrainOptions& o, const char* section) {
+  fs::create_directories(o.out);
+  RunConfig r;
+  if (o.resume) {
+    r.trainer = load_run(o.out, o);
+    return r;
   }
+  if (o.config.empty()) throw ConfigError("--config is required for a new run (see configs/)");
+  if (o.data.empty()) throw ConfigError("--data is required for a new run");
+  if (train::latest_checkpoint(o.out))
+    throw ConfigError(o.out + " already holds a training run: pass --resume to continue it, or choose another --out");
+  r.config = io::read_json_file(o.config);
+  if (!r.config.is_object() || !r.config.contains(section))
+    throw ConfigError(o.config + ": missing required field '" + section + "'");
+  for (auto& [k, v] : r.config.items())
+    if (k != section && k != "data" && k != "train") io::warn(o.config + ": unknown field '" + k + "' ignored");
+  if (r.config.contains("train") && !r.config["train"].is_object())
+    throw ConfigError(o.config + ": field 'train' must be an object");
+  r.trainer = resolve_trainer_config(o, r.config.contains("train") ? &r.config["train"] : nullptr, o.config);
+  return r;
 }
 
-void TrainProgress::finish() {
-  if (line_) line_->finish();
+namespace {
+// Trainer reports on the progress line; validation results on their own lines.
+class TrainProgress {
+ public:
+  void operator()(const train::StepReport& r) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "step %lld/%lld %s %3.0f%% | %s | loss %.4f | bpb %.4f | ETA %s",
+                  static_cast<long long>(r.step), static_cast<long long>(r.total),
+                  progress_bar(static_cast<double>(r.step) / r.total).c_str(), 100.0 * r.step / r.total,
+                  format_rate(r.bytes_per_s).c_str(), r.loss, r.loss / std::log(2.0), format_duration(r.eta).c_str());
+    line_.update(buf, r.valid_bpb.has_value() || r.step == r.total);
+    if (r.valid_bpb) {
+      line_.finish();
+      std::cerr << "step " << r.step << ": validation bpb " << *r.valid_bpb << "\n";
+    }
+  }
+  void finish() { line_.finish(); }
+
+ private:
+  ProgressLine line_;
+};
+}  // namespace
+
+void run_training(train::Trainer& trainer, const TrainOptions& o, const std::string& command) {
+  if (o.resume) {
+    if (!trainer.resume()) throw ConfigError(o.out + ": no checkpoint to resume from");
+    std::cerr << "resumed at step " << trainer.state().step << "\n";
+  }
+  TrainProgress progress;
+  const auto& stop = install_interrupt_handler();
+  const int64_t reached = trainer.run(stop, [&](const train::StepReport& r) { progress(r); });
+  progress.finish();
+  if (reached < trainer.config().steps) {
+    std::cerr << "stopped at step " << reached << "; checkpoint saved. Continue with: blt " << command << " --out "
+              << o.out << " --resume\n";
+    throw Interrupted();
+  }
+  std::cerr << "model written to " << o.out << "\n";
 }
 
 }  // namespace blt::cli

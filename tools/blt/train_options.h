@@ -34,14 +34,16 @@ void save_run(const std::string& out, const train::TrainerConfig& cfg, const Tra
 // Loads OUT/run.json for --resume; explicit flags that contradict it are an error (only --steps may grow).
 train::TrainerConfig load_run(const std::string& out, TrainOptions& o);
 
-// Renders trainer reports on the progress line (and the validation lines on their own lines).
-class TrainProgress {
- public:
-  void operator()(const train::StepReport& r);
-  void finish();
-
- private:
-  std::shared_ptr<class ProgressLine> line_;
+// The run's configuration: new runs read it from --config (`section` is the model's object name,
+// "entropy_model" or "args"), resumed runs from --out.
+struct RunConfig {
+  nlohmann::json config;          // the whole configuration file of a new run (empty on resume)
+  train::TrainerConfig trainer;   // seq_len may still be 0 (the model's default)
 };
+RunConfig prepare_run(TrainOptions& o, const char* section);
+
+// Trains to the end (or to Ctrl-C, which checkpoints and throws Interrupted), showing progress.
+// `command` names the command in the resume hint.
+void run_training(train::Trainer& trainer, const TrainOptions& o, const std::string& command);
 
 }  // namespace blt::cli

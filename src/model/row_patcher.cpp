@@ -1,0 +1,65 @@
+// Patch lengths for rows of BLT input.
+#include "model/row_patcher.h"
+
+#include <algorithm>
+
+#include "patcher/patcher.h"
+
+namespace blt::model {
+
+RowPatcher::RowPatcher(const patcher::PatcherArgs& args, const entropy::EntropyModel* entropy, int32_t eos_id)
+    : args_(args), entropy_(entropy), eos_id_(eos_id) {
+  if (args.patching_mode == patcher::PatchingMode::Entropy && !entropy)
+    throw ConfigError("patching_mode entropy needs an entropy model");
+  if (args.patching_mode == patcher::PatchingMode::Bpe)
+    throw ConfigError("patching_mode bpe needs BPE-delimited input, which BLT training does not produce; "
+                      "use entropy, space, static or byte");
+}
+
+void RowPatcher::row_entropies(std::span<const int32_t> tokens, int64_t B, int64_t N, std::vector<float>& out) {
+  out.resize(B * N);
+  // One chunk per row when it fits the entropy model, so rows never see each other.
+  if (!ec_ || ec_rows_ != N || ec_batch_ != B) {
+    ec_ = std::make_unique<entropy::EntropyComputer>(*entropy_->model, entropy::EntropyOptions{std::min<int64_t>(N, 8192), B});
+    ec_rows_ = N;
+    ec_batch_ = B;
+  }
+  const double before = ec_->flops().total_forward();
+  if (ec_->chunk() == N) {
+    const auto h = ec_->compute(tokens);
+    std::copy(h.begin(), h.end(), out.begin());
+  } else {
+    for (int64_t b = 0; b < B; ++b) {
+      const auto h = ec_->compute(tokens.subspan(b * N, N));
+      std::copy(h.begin(), h.end(), out.begin() + b * N);
+    }
+  }
+  entropy_flops_ += ec_->flops().total_forward() - before;
+}
+
+void RowPatcher::layout(std::span<const int32_t> tokens, int64_t B, int64_t N, PatchLayout& out,
+                        std::span<const float> entropies) {
+  if (args_.patching_mode == patcher::PatchingMode::Entropy && entropies.empty()) {
+    row_entropies(tokens, B, N, h_);
+    entropies = h_;
+  }
+  rows_.resize(B);
+  size_t P = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    const auto row = tokens.subspan(b * N, N);
+    if (args_.patching_mode == patcher::PatchingMode::Static) {
+      // [1] + static patches over the other N positions (+ the next byte).
+      const int64_t ps = args_.static_patch_size();
+      rows_[b] = {1};
+      for (int64_t left = N; left > 0; left -= ps) rows_[b].push_back(static_cast<int32_t>(std::min(ps, left)));
+    } else {
+      rows_[b] = patcher::patch_lengths(args_, row, entropies.empty() ? std::span<const float>{} : entropies.subspan(b * N, N), true);
+    }
+    P = std::max(P, rows_[b].size());
+  }
+  flat_.assign(B * P, 0);
+  for (int64_t b = 0; b < B; ++b) std::copy(rows_[b].begin(), rows_[b].end(), flat_.begin() + b * P);
+  out = make_patch_layout(tokens, flat_, B, N, static_cast<int64_t>(P), eos_id_);
+}
+
+}  // namespace blt::model

@@ -1,0 +1,70 @@
+// `blt eval`: bits per byte of a BLT on a corpus, with the mean patch size and
+// the inference FLOPs per byte (analytic and executed, by component).
+#include <iostream>
+
+#include "data/documents.h"
+#include "model/evaluate.h"
+#include "model/flops.h"
+#include "tools/blt/commands.h"
+#include "tools/blt/progress.h"
+
+namespace blt::cli {
+
+Command add_eval(CLI::App& app) {
+  auto* cmd = app.add_subcommand("eval", "Bits per byte of a BLT on a corpus");
+  cmd->footer(
+      "Each document is evaluated alone: x = [BOS] + bytes, y = bytes + [EOS], entropies from the entropy\n"
+      "model on x, patches from the model's patcher settings with the next byte included, and\n"
+      "BPB = sum NLL(y) / ln 2 / |y|. Documents longer than max_encoder_seq_length tokens are evaluated in\n"
+      "consecutive windows of that many tokens, each with fresh context. FLOPs/byte count the entropy model.");
+  struct Opts {
+    std::string model;
+    std::vector<std::string> files;
+    bool json = false;
+    int64_t max_bytes = 0;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("--model", o->model, "BLT model directory")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("files", o->files, "Corpus: .txt, .jsonl (\"text\"), optionally .zst, or folders")
+      ->required()
+      ->check(CLI::ExistingPath);
+  cmd->add_flag("--json", o->json, "Print one JSON object");
+  cmd->add_option("--max-bytes", o->max_bytes, "Evaluate at most this many bytes (0: all)")->capture_default_str();
+  return {cmd, [o] {
+    const model::BltModel m = model::BltModel::load(o->model);
+    const data::Corpus corpus = data::load_corpus(o->files);
+    data::EvalWindows windows(corpus, m.args.max_encoder_seq_length);
+    model::RowPatcher patcher(m.patcher, m.entropy ? &*m.entropy : nullptr, m.args.eos_id);
+    ProgressLine line;
+    const auto r = model::evaluate(m, patcher, windows, o->max_bytes, [&](int64_t done, int64_t total) {
+      line.update("eval " + progress_bar(static_cast<double>(done) / total) + " " + format_bytes(done) + " of " +
+                  format_bytes(total));
+    });
+    line.finish();
+    std::optional<entropy::LMTransformerArgs> ent;
+    if (m.entropy) ent = m.entropy->args;
+    const auto analytic = model::blt_flops(m.args, r.mean_patch_size, m.args.max_encoder_seq_length, ent);
+    nlohmann::json j = {{"bpb", r.bpb},
+                        {"n_positions", r.n_positions},
+                        {"n_patches", r.n_patches},
+                        {"mean_patch_size", r.mean_patch_size},
+                        {"flops_per_byte", r.flops_total_per_byte()},
+                        {"flops_per_byte_analytic", analytic.total()},
+                        {"flops_per_byte_by_component", r.flops_per_byte},
+                        {"flops_per_byte_analytic_by_component", analytic.per_byte}};
+    if (o->json) {
+      std::cout << j.dump() << std::endl;
+      return;
+    }
+    std::cout << "bits per byte     " << r.bpb << "  (" << r.n_positions << " bytes)\n"
+              << "mean patch size   " << r.mean_patch_size << "  (" << r.n_patches << " patches)\n"
+              << "FLOPs per byte    executed " << r.flops_total_per_byte() << ", analytic " << analytic.total() << "\n";
+    for (const auto& [k, v] : analytic.per_byte) {
+      const auto it = r.flops_per_byte.find(k);
+      std::cout << "  " << k << ": executed " << (it == r.flops_per_byte.end() ? 0.0 : it->second) << ", analytic " << v
+                << "\n";
+    }
+  }};
+}
+
+}  // namespace blt::cli

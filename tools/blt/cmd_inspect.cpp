@@ -1,0 +1,89 @@
+// `blt inspect`: a model directory's configuration, parameter counts per
+// component, and a check of every weight tensor's name and shape against the
+// configuration (reading only the file headers).
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <map>
+
+#include "entropy/entropy_model.h"
+#include "io/json_fields.h"
+#include "io/pth.h"
+#include "io/safetensors.h"
+#include "model/model_dir.h"
+#include "nn/param_io.h"
+#include "tools/blt/commands.h"
+
+namespace blt::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+// Parameter counts grouped by the first component of their names.
+void print_counts(const nn::ParamRegistry& reg, const std::string& indent) {
+  std::map<std::string, int64_t> by;
+  int64_t total = 0;
+  for (const auto& p : reg.params()) {
+    by[p.name.substr(0, p.name.find('.'))] += p.shape.numel();
+    total += p.shape.numel();
+  }
+  for (const auto& [k, n] : by) std::cout << indent << std::left << std::setw(30) << k << n << "\n";
+  std::cout << indent << std::left << std::setw(30) << "total" << total << "\n";
+}
+
+// Checks the weights of a registry against `dir`'s model.safetensors (or consolidated.pth).
+void check_weights(const nn::ParamRegistry& reg, const fs::path& dir) {
+  if (fs::exists(dir / "model.safetensors")) {
+    const auto f = io::SafetensorsFile::open((dir / "model.safetensors").string());
+    nn::check_params(reg, f);
+    std::cout << "  weights: " << (dir / "model.safetensors").string() << ": all " << reg.params().size()
+              << " tensors match the configuration\n";
+  } else if (fs::exists(dir / "consolidated.pth")) {
+    const std::string pth = (dir / "consolidated.pth").string();
+    nn::load_params(reg, io::read_pth_state_dict(pth), pth);
+    std::cout << "  weights: " << pth << ": all " << reg.params().size() << " tensors match the configuration\n";
+  } else {
+    throw IoError(dir.string() + ": no weights (model.safetensors or consolidated.pth)");
+  }
+}
+
+void inspect_entropy(const fs::path& dir) {
+  const auto c = entropy::read_entropy_config((dir / "params.json").string());
+  auto m = entropy::EntropyModel::create(c.args, c.patcher);
+  std::cout << "entropy model " << dir.string() << "\n  config: " << entropy::to_json(c.args).dump() << "\n"
+            << "  patcher_args: " << patcher::to_json(c.patcher).dump() << "\n  parameters:\n";
+  print_counts(*m.params, "    ");
+  check_weights(*m.params, dir);
+}
+}  // namespace
+
+Command add_inspect(CLI::App& app) {
+  auto* cmd = app.add_subcommand("inspect", "Show a model directory's configuration and check its weights");
+  auto dir = std::make_shared<std::string>();
+  cmd->add_option("dir", *dir, "A BLT directory (config.json) or an entropy model directory (params.json)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  return {cmd, [dir] {
+    const fs::path d(*dir);
+    if (fs::exists(d / "config.json")) {
+      const std::string cfg_path = (d / "config.json").string();
+      const nlohmann::json cfg = io::read_json_file(cfg_path);
+      io::JsonFields f(cfg, cfg_path);
+      const model::BltArgs args = model::parse_blt_args(f.object("args"), cfg_path + ": args");
+      f.finish();
+      const patcher::PatcherArgs pa = model::resolve_patcher_args(*dir, args);
+      auto m = model::BltModel::create(args, pa);
+      std::cout << "BLT " << *dir << "\n  config: " << model::to_json(args).dump() << "\n"
+                << "  patcher_args: " << patcher::to_json(pa).dump() << "\n  parameters:\n";
+      print_counts(*m.params, "    ");
+      check_weights(*m.params, d);
+      if (fs::is_directory(d / "entropy_model")) inspect_entropy(d / "entropy_model");
+    } else if (fs::exists(d / "params.json")) {
+      inspect_entropy(d);
+    } else {
+      throw IoError(*dir + ": neither config.json (BLT) nor params.json (entropy model) found");
+    }
+  }};
+}
+
+}  // namespace blt::cli

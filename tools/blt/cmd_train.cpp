@@ -1,0 +1,77 @@
+// `blt train`: trains a BLT. Patches come from the model's patcher settings:
+// entropy patching runs the entropy model given with --entropy-model (copied
+// into --out/entropy_model); space, static and byte patching need no model.
+#include <filesystem>
+#include <iostream>
+
+#include "data/documents.h"
+#include "model/blt_task.h"
+#include "model/flops.h"
+#include "tools/blt/commands.h"
+#include "tools/blt/train_options.h"
+
+namespace blt::cli {
+
+namespace fs = std::filesystem;
+
+Command add_train(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train a Byte Latent Transformer");
+  cmd->footer(
+      "The config file holds {\"args\": {ByteLatentTransformerArgs}, \"data\": {\"patcher_args\": {...}},\n"
+      "\"train\": {...}}; flags override \"train\". Without data.patcher_args the entropy model's settings\n"
+      "apply. Rows are seq_len bytes (default max_encoder_seq_length); each is patched with the next byte\n"
+      "included. --out receives config.json, model.safetensors, train_args.json, entropy_model/, checkpoints/\n"
+      "and metrics.jsonl. Ctrl-C saves a checkpoint; --resume continues it bit-exactly.");
+  auto o = std::make_shared<TrainOptions>();
+  auto entropy_dir = std::make_shared<std::string>();
+  add_train_options(*cmd, *o);
+  cmd->add_option("--entropy-model", *entropy_dir, "Entropy model directory (for entropy patching)")
+      ->check(CLI::ExistingDirectory);
+  return {cmd, [o, entropy_dir] {
+    RunConfig run = prepare_run(*o, "args");
+    model::BltArgs args;
+    patcher::PatcherArgs pa;
+    std::optional<entropy::EntropyModel> ent;
+    if (o->resume) {
+      const model::BltModel saved = model::BltModel::load(o->out);
+      args = saved.args;
+      pa = saved.patcher;
+      if (saved.entropy) ent = entropy::EntropyModel::load((fs::path(o->out) / "entropy_model").string());
+    } else {
+      args = model::parse_blt_args(run.config["args"], o->config + ": args");
+      if (!entropy_dir->empty()) ent = entropy::EntropyModel::load(*entropy_dir);
+      if (run.config.contains("data") && run.config["data"].contains("patcher_args"))
+        pa = patcher::parse_patcher_args(run.config["data"]["patcher_args"], o->config + ": data.patcher_args");
+      else
+        pa = ent ? ent->patcher : model::patcher_from_args(args);
+      if (pa.patching_mode == patcher::PatchingMode::Entropy && !ent)
+        throw ConfigError("entropy patching needs --entropy-model (or set data.patcher_args.patching_mode to "
+                          "space, static or byte)");
+      if (pa.patching_mode != patcher::PatchingMode::Entropy) ent.reset();
+      if (run.trainer.seq_len == 0) run.trainer.seq_len = args.max_encoder_seq_length;
+      if (run.trainer.seq_len > args.max_encoder_seq_length)
+        throw ConfigError("seq_len " + std::to_string(run.trainer.seq_len) + " exceeds max_encoder_seq_length " +
+                          std::to_string(args.max_encoder_seq_length));
+      save_run(o->out, run.trainer, *o);
+    }
+    const data::Corpus corpus = data::load_corpus(o->data);
+    std::unique_ptr<data::Corpus> valid;
+    if (!o->valid.empty()) valid = std::make_unique<data::Corpus>(data::load_corpus(o->valid));
+    model::BltModel m = model::BltModel::create(args, pa, DType::F32, true);
+    m.entropy = std::move(ent);
+    Rng init(run.trainer.seed);
+    m.params->initialize(init);
+    std::cerr << "BLT: " << m.params->numel() << " parameters, patching " << patcher::to_string(pa.patching_mode)
+              << "; " << corpus.size() << " documents, " << corpus.bytes.size() << " bytes\n";
+    if (!o->resume) m.save(o->out);
+    data::SequenceStream stream(corpus, run.trainer.seq_len, run.trainer.seed);
+    model::BltTask task(m, valid.get(), o->valid_bytes);
+    train::Trainer trainer(run.trainer, task, stream, o->out);
+    run_training(trainer, *o, "train");
+    if (const auto& ev = task.last_validation())
+      std::cerr << "validation: bpb " << ev->bpb << ", mean patch size " << ev->mean_patch_size << ", "
+                << ev->flops_total_per_byte() << " FLOPs/byte executed\n";
+  }};
+}
+
+}  // namespace blt::cli
