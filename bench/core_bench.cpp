@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "bench/sgemm_peak.h"
 #include "bench/timing.h"
 #include "blas/gemm.h"
 #include "core/graph.h"
@@ -35,19 +36,10 @@ nlohmann::json run_core_bench(const CoreBenchOptions& opt) {
   const std::vector<LinearShape> shapes = {{D, D}, {D, F}, {F, D}};
 
   // 1. cblas_sgemm alone at those shapes: C (N,out) = X (N,in) · Wᵀ.
-  double flops = 0, secs = 0;
-  for (const LinearShape& s : shapes) {
-    Tensor x = random(Shape{N, s.in}, 1), w = random(Shape{s.out, s.in}, 2), y = Tensor::empty(Shape{N, s.out});
-    secs += best_seconds([&] { blas::gemm<float>(false, true, N, s.out, s.in, 1.f, x.data<float>(), s.in,
-                                                 w.data<float>(), s.in, 0.f, y.data<float>(), s.out); },
-                         opt.min_seconds / 3);
-    flops += 2.0 * N * s.in * s.out;
-  }
-  const double sgemm = flops / secs / 1e9;
+  const double sgemm = sgemm_gflops(N, D, F, opt.min_seconds);
 
   // 2. ops::linear forward + backward through the tape (three GEMMs per layer).
-  flops = 0;
-  secs = 0;
+  double flops = 0, secs = 0;
   for (const LinearShape& s : shapes) {
     Tensor x = random(Shape{N, s.in}, 3), w = random(Shape{s.out, s.in}, 4);
     Tensor dx = Tensor::zeros(x.shape()), dw = Tensor::zeros(w.shape());

@@ -73,12 +73,25 @@ int32_t SequenceStream::peek() const {
   return wrapped_token(*corpus_, d, corpus_->doc_size(static_cast<size_t>(d)), pos_.offset);
 }
 
-void SequenceStream::read(int32_t* out, int64_t n) {
+int64_t SequenceStream::side_index(int64_t doc, int64_t offset) const {
+  return corpus_->offsets[static_cast<size_t>(doc)] + 2 * doc + offset;
+}
+
+void SequenceStream::attach_side(std::span<const float> values) {
+  if (static_cast<int64_t>(values.size()) != tokens_per_epoch_)
+    throw Error("[SequenceStream] " + std::to_string(values.size()) + " side values for a corpus of " +
+                std::to_string(tokens_per_epoch_) + " tokens (bytes + BOS/EOS per document)");
+  side_ = values;
+}
+
+void SequenceStream::read(int32_t* out, float* side, int64_t n) {
   while (n > 0) {
     const int64_t d = order_[static_cast<size_t>(pos_.doc)];
     const int64_t len = corpus_->doc_size(static_cast<size_t>(d));
     const int64_t take = std::min(n, len + 2 - pos_.offset);
     for (int64_t k = pos_.offset; k < pos_.offset + take; ++k) *out++ = wrapped_token(*corpus_, d, len, k);
+    if (side)
+      for (int64_t k = pos_.offset; k < pos_.offset + take; ++k) *side++ = side_[static_cast<size_t>(side_index(d, k))];
     pos_.offset += take;
     done_in_epoch_ += take;
     n -= take;
@@ -94,19 +107,29 @@ void SequenceStream::read(int32_t* out, int64_t n) {
   }
 }
 
-void SequenceStream::next_row(std::span<int32_t> row) {
+void SequenceStream::next_row(std::span<int32_t> row, std::span<float> side) {
   if (static_cast<int64_t>(row.size()) != seq_len_ + 1)
     throw ShapeError("[SequenceStream] row (" + std::to_string(row.size()) + ") vs seq_len+1 (" +
                      std::to_string(seq_len_ + 1) + ")");
-  read(row.data(), seq_len_);
+  const bool with_side = !side.empty();
+  if (with_side && (side_.empty() || side.size() != row.size()))
+    throw Error("[SequenceStream] side values requested without attached values or with a wrong row size");
+  read(row.data(), with_side ? side.data() : nullptr, seq_len_);
   row[static_cast<size_t>(seq_len_)] = peek();  // shared with the next row's first token
+  if (with_side) {
+    const int64_t d = order_[static_cast<size_t>(pos_.doc)];
+    side[static_cast<size_t>(seq_len_)] = side_[static_cast<size_t>(side_index(d, pos_.offset))];
+  }
 }
 
-void SequenceStream::next_batch(int64_t batch, std::vector<int32_t>& tokens) {
+void SequenceStream::next_batch(int64_t batch, std::vector<int32_t>& tokens, std::vector<float>* side) {
   if (batch < 1) throw Error("[SequenceStream] batch must be >= 1, got " + std::to_string(batch));
   const auto row = static_cast<size_t>(seq_len_ + 1);
   tokens.resize(static_cast<size_t>(batch) * row);
-  for (int64_t b = 0; b < batch; ++b) next_row(std::span(tokens).subspan(static_cast<size_t>(b) * row, row));
+  if (side) side->resize(static_cast<size_t>(batch) * row);
+  for (int64_t b = 0; b < batch; ++b)
+    next_row(std::span(tokens).subspan(static_cast<size_t>(b) * row, row),
+             side ? std::span(*side).subspan(static_cast<size_t>(b) * row, row) : std::span<float>{});
 }
 
 void SequenceStream::seek(const DataPosition& p) {

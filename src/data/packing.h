@@ -38,10 +38,16 @@ class SequenceStream {
   // `corpus` must outlive the stream. seq_len >= 1; the corpus must hold a document.
   SequenceStream(const Corpus& corpus, int64_t seq_len, uint64_t seed);
 
-  // tokens (batch, seq_len+1), row-major; resized to fit.
-  void next_batch(int64_t batch, std::vector<int32_t>& tokens);
-  // row (seq_len+1): the next row.
-  void next_row(std::span<int32_t> row);
+  // tokens (batch, seq_len+1), row-major; resized to fit. With side values attached, `side`
+  // (batch, seq_len+1) receives the value of every token alongside.
+  void next_batch(int64_t batch, std::vector<int32_t>& tokens, std::vector<float>* side = nullptr);
+  // row (seq_len+1): the next row (and its side values, when attached and `side` is given).
+  void next_row(std::span<int32_t> row, std::span<float> side = {});
+
+  // Attaches one value per stream token in corpus order: document d's wrapped tokens
+  // [BOS] + bytes + [EOS] at [offsets[d] + 2d, offsets[d+1] + 2d + 2) (e.g. cached entropies).
+  // `values` must outlive the stream and hold bytes + 2·documents floats.
+  void attach_side(std::span<const float> values);
 
   DataPosition position() const { return pos_; }
   // After seek(p) the stream continues exactly as it did from position p. A position that
@@ -49,6 +55,7 @@ class SequenceStream {
   void seek(const DataPosition& p);
 
   int64_t seq_len() const { return seq_len_; }
+  bool has_side() const { return !side_.empty(); }
   uint64_t seed() const { return seed_; }
   int64_t n_documents() const { return static_cast<int64_t>(corpus_->size()); }
   // Σ (bytes + 2) over the documents: the length of one epoch of the stream.
@@ -60,9 +67,12 @@ class SequenceStream {
 
  private:
   int32_t peek() const;                // token at pos_
-  void read(int32_t* out, int64_t n);  // n tokens from pos_ on, advancing pos_
+  // n tokens (and side values, if `side`) from pos_ on, advancing pos_
+  void read(int32_t* out, float* side, int64_t n);
+  int64_t side_index(int64_t doc, int64_t offset) const;  // into side_
 
   const Corpus* corpus_;
+  std::span<const float> side_;
   int64_t seq_len_;
   uint64_t seed_;
   int64_t tokens_per_epoch_ = 0;

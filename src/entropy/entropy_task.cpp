@@ -33,7 +33,7 @@ double lm_bpb(const LMTransformer& model, data::EvalWindows& windows, int64_t ma
 EntropyTask::EntropyTask(EntropyModel& model, const data::Corpus* valid, int64_t valid_bytes)
     : model_(model), valid_(valid), valid_bytes_(valid_bytes) {}
 
-Var EntropyTask::loss(Graph& g, std::span<const int32_t> rows, int64_t B, int64_t L) {
+Var EntropyTask::loss(Graph& g, std::span<const int32_t> rows, std::span<const float>, int64_t B, int64_t L) {
   x_.resize(B * L);
   y_.resize(B * L);
   for (int64_t b = 0; b < B; ++b)

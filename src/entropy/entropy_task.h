@@ -22,7 +22,7 @@ class EntropyTask : public train::TrainTask {
   EntropyTask(EntropyModel& model, const data::Corpus* valid, int64_t valid_bytes);
 
   const nn::ParamRegistry& params() const override { return *model_.params; }
-  Var loss(Graph& g, std::span<const int32_t> rows, int64_t B, int64_t L) override;
+  Var loss(Graph& g, std::span<const int32_t> rows, std::span<const float> side, int64_t B, int64_t L) override;
   std::optional<double> validate() override;
   void save_model(const std::string& dir) override { model_.save(dir); }
 

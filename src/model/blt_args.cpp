@@ -188,8 +188,10 @@ BltArgs parse_blt_args(const nlohmann::json& obj, const std::string& where) {
   must_be("tie_local_encoder_decoder_logits", false, "is not supported");
   for (const char* name : {"encoder_ngram_to_size_str", "encoder_ngram_table_dir", "ngram_vocab_sizes",
                            "global_local_decoder_residual_layer", "conv_kernel_size", "dim_token_emb",
-                           "dim_patch_emb"})
+                           "dim_patch_emb"}) {
     if (f.has(name)) throw ConfigError(where + ": field '" + std::string(name) + "' is not supported; use null");
+    f.ignore({name});  // null (the reference's default) is accepted silently
+  }
   // Reference fields about devices, parallelism, logging or training tricks: no effect on the computation.
   f.ignore({"dim", "n_layers", "n_heads", "attn_impl", "alpha_depth", "architecture", "attn_to_keep",
             "cross_attn_use_flex_attention", "custom_bwd", "encoder_enable_byte_group_hash", "encoder_lm_loss",

@@ -12,15 +12,17 @@ BltTask::BltTask(BltModel& model, const data::Corpus* valid, int64_t valid_bytes
       valid_bytes_(valid_bytes),
       patcher_(model.patcher, model.entropy ? &*model.entropy : nullptr, model.args.eos_id) {}
 
-Var BltTask::loss(Graph& g, std::span<const int32_t> rows, int64_t B, int64_t L) {
+Var BltTask::loss(Graph& g, std::span<const int32_t> rows, std::span<const float> side, int64_t B, int64_t L) {
   x_.resize(B * L);
   y_.resize(B * L);
+  h_.resize(side.empty() ? 0 : B * L);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < L; ++t) {
       x_[b * L + t] = rows[b * (L + 1) + t];
       y_[b * L + t] = rows[b * (L + 1) + t + 1];
+      if (!side.empty()) h_[b * L + t] = side[b * (L + 1) + t];  // cached entropies (blt preprocess)
     }
-  patcher_.layout(x_, B, L, layout_);
+  patcher_.layout(x_, B, L, layout_, h_);
   for (int32_t l : layout_.lengths) {
     length_sum_ += l;
     patches_ += l > 0;

@@ -17,7 +17,7 @@ class BltTask : public train::TrainTask {
   BltTask(BltModel& model, const data::Corpus* valid, int64_t valid_bytes);
 
   const nn::ParamRegistry& params() const override { return *model_.params; }
-  Var loss(Graph& g, std::span<const int32_t> rows, int64_t B, int64_t L) override;
+  Var loss(Graph& g, std::span<const int32_t> rows, std::span<const float> side, int64_t B, int64_t L) override;
   nlohmann::json step_stats() override;
   std::optional<double> validate() override;
   void save_model(const std::string& dir) override { model_.save(dir); }
@@ -31,6 +31,7 @@ class BltTask : public train::TrainTask {
   RowPatcher patcher_;
   PatchLayout layout_;
   std::vector<int32_t> x_, y_;
+  std::vector<float> h_;
   int64_t bytes_ = 0, patches_ = 0, length_sum_ = 0, seq_len_ = 0;
   double entropy_flops_ = 0;  // the entropy model's executed FLOPs at the last step_stats()
   std::optional<EvalResult> last_eval_;

@@ -110,9 +110,10 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
     task_.params().zero_grad();
     double step_loss = 0;
     for (int64_t micro = 0; micro < cfg_.grad_accum; ++micro) {
-      stream_.next_batch(cfg_.batch, rows_);
+      stream_.next_batch(cfg_.batch, rows_, stream_.has_side() ? &side_ : nullptr);
       graph_.reset();
-      Var loss = task_.loss(graph_, rows_, cfg_.batch, cfg_.seq_len);
+      Var loss = task_.loss(graph_, rows_, stream_.has_side() ? std::span<const float>(side_) : std::span<const float>{},
+                            cfg_.batch, cfg_.seq_len);
       // Each micro-batch holds the same number of targets: average them.
       dispatch(loss.dtype(), [&]<class T>() { *loss.grad.data<T>() = T(1) / static_cast<T>(cfg_.grad_accum); });
       graph_.backward();

@@ -25,8 +25,9 @@ class TrainTask {
  public:
   virtual ~TrainTask() = default;
   virtual const nn::ParamRegistry& params() const = 0;
-  // rows (B, L+1): x = rows[:, :L], y = rows[:, 1:]. The mean loss in nats per target, on g.
-  virtual Var loss(Graph& g, std::span<const int32_t> rows, int64_t B, int64_t L) = 0;
+  // rows (B, L+1): x = rows[:, :L], y = rows[:, 1:]; side (B, L+1): the stream's per-token side values
+  // (e.g. cached entropies), empty when none are attached. The mean loss in nats per target, on g.
+  virtual Var loss(Graph& g, std::span<const int32_t> rows, std::span<const float> side, int64_t B, int64_t L) = 0;
   // Statistics of the micro-batches since the last call (e.g. patch counts), for the metrics line.
   virtual nlohmann::json step_stats() { return nlohmann::json::object(); }
   // Bits per byte on the held-out data; nullopt when there is none.
@@ -90,6 +91,7 @@ class Trainer {
   Rng rng_;
   Graph graph_;
   std::vector<int32_t> rows_;
+  std::vector<float> side_;
 };
 
 }  // namespace blt::train

@@ -265,6 +265,23 @@ TEST_F(Cli, PatchModesWithoutModel) {
   EXPECT_EQ(j.at("patches"), (std::vector<std::string>{"caf\xC3\xA9", "\t\xEF\xBF\xBD"}));
 }
 
+TEST_F(Cli, PatchBpeMode) {
+  const fs::path spm = shared_dir() / "corpus" / "bpe" / "spm_bpe_4096.model";
+  if (!fs::exists(spm)) GTEST_SKIP() << "SentencePiece model not found: " << spm;
+  const std::string text = "the lazy dog jumps over the brown fox";
+  const nlohmann::json j = parse_line(blt(
+      {"patch", "--mode", "bpe", "--bpe-model", spm.string(), write("t.txt", text), "--format", "jsonl"}));
+  // [BOS] + ([BPE] + piece bytes) per piece: each patch after the first two is one piece (its [BPE] ends it).
+  const auto lengths = lengths_of(j);
+  ASSERT_GE(lengths.size(), 3u);
+  EXPECT_EQ(lengths[0], 1);
+  EXPECT_EQ(lengths[1], 1);  // the first [BPE]
+  std::string joined;
+  for (const auto& piece : j.at("patches")) joined += piece.get<std::string>();
+  EXPECT_EQ(joined, text);
+  EXPECT_GT(j.at("n_positions").get<int64_t>(), static_cast<int64_t>(text.size()) + 1);
+}
+
 TEST_F(Cli, PatchWithTinyModel) {
   ASSERT_TRUE(fs::exists(fs::path(model()) / "params.json"));
   const std::string txt = write("q.txt", "the lazy dog jumps over the brown fox");

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "bench/core_bench.h"
+#include "bench/entropy_bench.h"
 #include "tools/blt/commands.h"
 
 namespace blt::cli {
@@ -18,7 +19,17 @@ Command add_bench(CLI::App& app) {
   core->add_option("--seq", opt->attn_seq, "Attention sequence length")->capture_default_str();
   core->add_option("--window", opt->attn_window, "Attention causal window")->capture_default_str();
   core->add_option("--seconds", opt->min_seconds, "Minimum time per measurement")->capture_default_str();
-  return {bench, [core, opt, json] {
+  auto* ent = bench->add_subcommand("entropy", "Entropy model: entropy computation and training step vs sgemm");
+  auto eopt = std::make_shared<bench::EntropyBenchOptions>();
+  ent->add_option("--batch", eopt->batch, "Rows per forward pass")->capture_default_str();
+  ent->add_option("--seconds", eopt->min_seconds, "Minimum time per measurement")->capture_default_str();
+  ent->add_flag("--json", *json, "Print one JSON object");
+  return {bench, [core, opt, ent, eopt, json] {
+    if (ent->parsed()) {
+      const auto r = bench::run_entropy_bench(*eopt);
+      std::cout << (*json ? r.dump() : r.dump(2)) << std::endl;
+      return;
+    }
     if (!core->parsed()) return;
     const auto r = bench::run_core_bench(*opt);
     if (*json) {

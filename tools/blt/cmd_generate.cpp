@@ -3,6 +3,9 @@
 
 #include "data/tokenizer.h"
 #include "entropy/entropy_model.h"
+#include <filesystem>
+
+#include "generate/blt_generate.h"
 #include "generate/lm_generate.h"
 #include "io/file.h"
 #include "tools/blt/commands.h"
@@ -17,7 +20,9 @@ Command add_generate(CLI::App& app) {
     gen::SamplerOptions sampler;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("--model", o->model, "Model directory (an entropy model / byte LM: params.json + weights)")->required();
+  cmd->add_option("--model", o->model, "A BLT directory (config.json) or a byte LM / entropy model (params.json)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   auto* p = cmd->add_option("--prompt", o->prompt, "Prompt text");
   cmd->add_option("--prompt-file", o->prompt_file, "Read the prompt from a file")->check(CLI::ExistingFile)->excludes(p);
   cmd->add_option("--max-bytes", o->max_bytes, "Bytes to generate (stops early at EOS)")->capture_default_str();
@@ -26,12 +31,11 @@ Command add_generate(CLI::App& app) {
   cmd->add_option("--seed", o->sampler.seed, "Sampling seed")->capture_default_str();
   return {cmd, [o] {
     const std::string prompt = o->prompt_file.empty() ? o->prompt : io::read_file(o->prompt_file);
-    const entropy::EntropyModel m = entropy::EntropyModel::load(o->model);
     gen::Sampler sampler(o->sampler);
     std::cout << data::printable(prompt) << std::flush;
     // Bytes are printed as they come; invalid UTF-8 is shown as U+FFFD only at the end of a sequence.
     std::string pending;
-    gen::generate_lm(*m.model, prompt, o->max_bytes, sampler, [&](unsigned char b) {
+    auto show = [&](unsigned char b) {
       pending.push_back(static_cast<char>(b));
       if (data::is_valid_utf8(pending)) {
         std::cout << pending << std::flush;
@@ -40,7 +44,14 @@ Command add_generate(CLI::App& app) {
         std::cout << data::printable(pending) << std::flush;
         pending.clear();
       }
-    });
+    };
+    if (std::filesystem::exists(std::filesystem::path(o->model) / "config.json")) {
+      const model::BltModel m = model::BltModel::load(o->model);
+      gen::generate_blt(m, prompt, o->max_bytes, sampler, show);
+    } else {
+      const entropy::EntropyModel m = entropy::EntropyModel::load(o->model);
+      gen::generate_lm(*m.model, prompt, o->max_bytes, sampler, show);
+    }
     std::cout << data::printable(pending) << "\n";
   }};
 }

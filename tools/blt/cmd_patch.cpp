@@ -103,9 +103,25 @@ bool use_color(const std::string& when) {
   return ::isatty(1) && !(no_color && *no_color);
 }
 
-void run_patch(const PatchOpts& o) {
-  const bool have_file = !o.file.empty();
-  const bool have_entropies = !o.entropies.empty();
+// Everything `blt patch` computed, before any of it is written.
+struct Patched {
+  patcher::PatcherArgs args;
+  Sequence seq;
+  std::vector<float> entropies;  // (n_positions) or empty
+  std::vector<int32_t> lengths;
+  patcher::PatchStats stats;
+  std::optional<patcher::Calibration> cal;
+  bool include_next_token = false;
+
+  bool entropy_mode() const { return is_entropy_mode(args); }
+  // The threshold as an entropy level; NaN for the monotonic rule (a difference) and other modes.
+  double level() const {
+    return entropy_mode() && !args.monotonicity ? args.threshold : std::numeric_limits<double>::quiet_NaN();
+  }
+};
+
+Patched patch_input(const PatchOpts& o, bool color) {
+  const bool have_file = !o.file.empty(), have_entropies = !o.entropies.empty();
   if (o.target && !(*o.target > 0 && std::isfinite(*o.target)))
     throw ConfigError("--target-patch-size must be a positive number of bytes, got " + fmt(*o.target));
 
@@ -118,127 +134,127 @@ void run_patch(const PatchOpts& o) {
       throw IoError(params.string() + ": not found (an entropy model directory holds params.json)");
     base = entropy::read_entropy_config(params.string()).patcher;
   }
-  patcher::PatcherArgs args = resolve_patcher_args(base, o.flags);
-  const bool entropy_mode = is_entropy_mode(args);
+  Patched p;
+  p.args = resolve_patcher_args(base, o.flags);
+  p.include_next_token = o.include_next_token;
+  const bool entropy_mode = p.entropy_mode();
   if (o.target && !entropy_mode)
     throw ConfigError("--target-patch-size calibrates the entropy threshold; it does not apply to --mode " +
-                      mode_name(args));
-  const bool color = o.format == "text" && use_color(o.color);
+                      mode_name(p.args));
 
   // The sequence: [BOS] + the file's bytes (+ [EOS]); or only its length, from --entropies.
-  Sequence seq;
-  if (have_file) {
-    seq = read_sequence(o, args);
-  } else if (!(have_entropies && entropy_mode)) {
+  if (have_file)
+    p.seq = read_sequence(o, p.args);
+  else if (!(have_entropies && entropy_mode))
     throw ConfigError(
         "a FILE to patch is required (only the entropy modes with --entropies can patch without text)");
-  }
 
   // Entropies: given, or from the model when something needs them.
-  std::vector<float> entropies;
   if (have_entropies) {
-    entropies = patcher::read_entropy_file(o.entropies);
+    p.entropies = patcher::read_entropy_file(o.entropies);
+    const auto n = static_cast<int64_t>(p.entropies.size());
     if (!have_file) {
-      seq.n_positions = static_cast<int64_t>(entropies.size());
-      seq.description = std::to_string(entropies.size()) + " positions of " + o.entropies + " (no text)";
-    } else if (static_cast<int64_t>(entropies.size()) != seq.n_positions) {
-      throw ConfigError(o.entropies + " holds " + std::to_string(entropies.size()) +
-                        " entropies but the sequence has " + std::to_string(seq.n_positions) +
-                        " positions (" + seq.description +
-                        "); one entropy per position, position 0 being the BOS" +
-                        (!o.eos && static_cast<int64_t>(entropies.size()) == seq.n_positions + 1
-                             ? " (pass --eos if the entropies include the EOS)"
-                             : ""));
+      p.seq.n_positions = n;
+      p.seq.description = std::to_string(n) + " positions of " + o.entropies + " (no text)";
+    } else if (n != p.seq.n_positions) {
+      throw ConfigError(
+          o.entropies + " holds " + std::to_string(n) + " entropies but the sequence has " +
+          std::to_string(p.seq.n_positions) + " positions (" + p.seq.description +
+          "); one entropy per position, position 0 being the BOS" +
+          (!o.eos && n == p.seq.n_positions + 1 ? " (pass --eos if the entropies include the EOS)" : ""));
     }
   } else if (!o.model.empty() && (entropy_mode || !o.svg.empty() || color)) {
     const entropy::EntropyModel m = entropy::EntropyModel::load(o.model);
     entropy::EntropyComputer ec(*m.model, {});
-    entropies = ec.compute(seq.tokens);
+    p.entropies = ec.compute(p.seq.tokens);
   } else if (entropy_mode) {
     throw ConfigError(
-        "--mode " + mode_name(args) +
+        "--mode " + mode_name(p.args) +
         " needs entropies: pass --model DIR or --entropies FILE (or use --mode static, space, byte or bpe)");
   }
 
-  std::optional<patcher::Calibration> cal;
   if (o.target) {
-    const std::vector<std::vector<float>> sample = {entropies};
-    cal = patcher::calibrate_threshold(args, sample, *o.target, o.include_next_token);
-    args.threshold = cal->threshold;
+    const std::vector<std::vector<float>> sample = {p.entropies};
+    p.cal = patcher::calibrate_threshold(p.args, sample, *o.target, o.include_next_token);
+    p.args.threshold = p.cal->threshold;
   }
 
   // The patcher ignores tokens in entropy mode; without text it only needs their number.
-  const std::vector<int32_t> filler(seq.tokens.empty() ? static_cast<size_t>(seq.n_positions) : 0,
+  const std::vector<int32_t> filler(p.seq.tokens.empty() ? static_cast<size_t>(p.seq.n_positions) : 0,
                                     data::kBosId);
-  const std::span<const int32_t> tokens = seq.tokens.empty() ? std::span<const int32_t>(filler) : seq.tokens;
-  const std::vector<int32_t> lengths = patcher::patch_lengths(args, tokens, entropies, o.include_next_token);
-  const patcher::PatchStats stats = patcher::patch_stats(lengths);
-  const std::string mode = mode_name(args);
-  // The threshold as an absolute entropy level (not for the monotonic rule, whose threshold is a difference).
-  const double level =
-      entropy_mode && !args.monotonicity ? args.threshold : std::numeric_limits<double>::quiet_NaN();
+  const std::span<const int32_t> tokens =
+      p.seq.tokens.empty() ? std::span<const int32_t>(filler) : p.seq.tokens;
+  p.lengths = patcher::patch_lengths(p.args, tokens, p.entropies, o.include_next_token);
+  p.stats = patcher::patch_stats(p.lengths);
+  return p;
+}
 
+// One JSON line.
+std::string jsonl_report(const Patched& p) {
+  nlohmann::json j = {
+      {"patch_lengths", p.lengths},
+      {"mean_patch_size", p.stats.mean},
+      {"n_patches", p.stats.n_patches},
+      {"n_positions", p.stats.n_positions},
+      {"threshold", p.entropy_mode() ? nlohmann::json(p.args.threshold) : nlohmann::json(nullptr)},
+      {"mode", mode_name(p.args)},
+      {"include_next_token", p.include_next_token}};
+  if (p.entropy_mode() && p.args.threshold_add) j["threshold_add"] = *p.args.threshold_add;
+  if (p.args.max_patch_length) j["max_patch_length"] = *p.args.max_patch_length;
+  if (p.args.patching_mode == patcher::PatchingMode::Static) j["patch_size"] = p.args.static_patch_size();
+  if (p.cal)
+    j["calibration"] = {{"target_mean", p.cal->target_mean},
+                        {"achieved_mean", p.cal->achieved_mean},
+                        {"clamped", p.cal->clamped}};
+  if (!p.seq.tokens.empty()) j["patches"] = patch_texts(p.seq.tokens, p.lengths);
+  return j.dump() + "\n";
+}
+
+// The settings, the statistics, then the patches (or their lengths when there is no text).
+std::string text_report(const Patched& p, bool color) {
+  const patcher::PatcherArgs& a = p.args;
+  std::string out = "mode " + mode_name(a);
+  if (p.entropy_mode()) out += "  threshold " + fmt(a.threshold, "%.9g");
+  if (p.entropy_mode() && a.threshold_add) out += "  threshold_add " + fmt(*a.threshold_add, "%.9g");
+  if (a.patching_mode == patcher::PatchingMode::Static)
+    out += "  patch_size " + std::to_string(a.static_patch_size());
+  out += "  max_patch_length " +
+         (a.max_patch_length ? std::to_string(*a.max_patch_length) : std::string("none"));
+  out += std::string("  include_next_token ") + (p.include_next_token ? "on" : "off") + "\n";
+  out += "sequence " + p.seq.description + "\n";
+  if (p.cal)
+    out += "calibrated threshold " + fmt(p.cal->threshold, "%.9g") + " for a target mean of " +
+           fmt(p.cal->target_mean) + ": achieved " + fmt(p.cal->achieved_mean, "%.4f") +
+           (p.cal->clamped ? " (the target is out of reach; this is the nearest end)" : "") + "\n";
+  out += patcher::format_patch_stats(p.stats) + "\n";
+  if (p.seq.tokens.empty()) return out + "lengths " + format_lengths(p.lengths) + "\n";
+  PatchViewOptions view;
+  view.color = color && !p.entropies.empty();
+  view.color_scale = std::isfinite(p.level()) && p.level() > 0 ? 2 * p.level() : 4.0;
+  return out + render_patches(p.seq.tokens, p.lengths, p.entropies, view) + "\n";
+}
+
+std::string svg_report(const Patched& p) {
+  const std::vector<float> h = p.entropies.empty()
+                                   ? std::vector<float>(static_cast<size_t>(p.seq.n_positions),
+                                                        std::numeric_limits<float>::quiet_NaN())
+                                   : p.entropies;
+  if (p.seq.n_positions > 2000)
+    io::warn("--svg: " + std::to_string(p.seq.n_positions) +
+             " positions make a very wide figure (14 px each); it reads best for a few hundred bytes");
+  return patcher::patch_svg(svg_bytes(p.seq), h, p.lengths, static_cast<float>(p.level()));
+}
+
+void run_patch(const PatchOpts& o) {
+  const bool color = o.format == "text" && use_color(o.color);
+  const Patched p = patch_input(o, color);
   // Build every output first; then the SVG (atomically), then stdout.
-  std::string svg;
-  if (!o.svg.empty()) {
-    const std::vector<float> h = entropies.empty()
-                                     ? std::vector<float>(static_cast<size_t>(seq.n_positions),
-                                                          std::numeric_limits<float>::quiet_NaN())
-                                     : entropies;
-    svg = patcher::patch_svg(svg_bytes(seq), h, lengths, static_cast<float>(level));
-    if (seq.n_positions > 2000)
-      io::warn("--svg: " + std::to_string(seq.n_positions) +
-               " positions make a very wide figure (14 px each); it reads best for a few hundred bytes");
-  }
-
-  std::string out;
-  if (o.format == "jsonl") {
-    nlohmann::json j = {
-        {"patch_lengths", lengths},
-        {"mean_patch_size", stats.mean},
-        {"n_patches", stats.n_patches},
-        {"n_positions", stats.n_positions},
-        {"threshold", entropy_mode ? nlohmann::json(args.threshold) : nlohmann::json(nullptr)},
-        {"mode", mode},
-        {"include_next_token", o.include_next_token}};
-    if (entropy_mode && args.threshold_add) j["threshold_add"] = *args.threshold_add;
-    if (args.max_patch_length) j["max_patch_length"] = *args.max_patch_length;
-    if (args.patching_mode == patcher::PatchingMode::Static) j["patch_size"] = args.static_patch_size();
-    if (cal)
-      j["calibration"] = {{"target_mean", cal->target_mean},
-                          {"achieved_mean", cal->achieved_mean},
-                          {"clamped", cal->clamped}};
-    if (!seq.tokens.empty()) j["patches"] = patch_texts(seq.tokens, lengths);
-    out = j.dump() + "\n";
-  } else {
-    out = "mode " + mode;
-    if (entropy_mode) out += "  threshold " + fmt(args.threshold, "%.9g");
-    if (entropy_mode && args.threshold_add) out += "  threshold_add " + fmt(*args.threshold_add, "%.9g");
-    if (args.patching_mode == patcher::PatchingMode::Static)
-      out += "  patch_size " + std::to_string(args.static_patch_size());
-    out += "  max_patch_length " +
-           (args.max_patch_length ? std::to_string(*args.max_patch_length) : std::string("none"));
-    out += std::string("  include_next_token ") + (o.include_next_token ? "on" : "off") + "\n";
-    out += "sequence " + seq.description + "\n";
-    if (cal)
-      out += "calibrated threshold " + fmt(cal->threshold, "%.9g") + " for a target mean of " +
-             fmt(cal->target_mean) + ": achieved " + fmt(cal->achieved_mean, "%.4f") +
-             (cal->clamped ? " (the target is out of reach; this is the nearest end)" : "") + "\n";
-    out += patcher::format_patch_stats(stats) + "\n";
-    if (seq.tokens.empty()) {
-      out += "lengths " + format_lengths(lengths) + "\n";
-    } else {
-      PatchViewOptions view;
-      view.color = color && !entropies.empty();
-      view.color_scale = std::isfinite(level) && level > 0 ? 2 * level : 4.0;
-      out += render_patches(seq.tokens, lengths, entropies, view) + "\n";
-    }
-  }
-  if (cal && cal->clamped)
-    io::warn("--target-patch-size " + fmt(cal->target_mean) +
+  const std::string svg = o.svg.empty() ? "" : svg_report(p);
+  const std::string out = o.format == "jsonl" ? jsonl_report(p) : text_report(p, color);
+  if (p.cal && p.cal->clamped)
+    io::warn("--target-patch-size " + fmt(p.cal->target_mean) +
              " is out of reach on this input; the nearest reachable mean is " +
-             fmt(cal->achieved_mean, "%.4f"));
-
+             fmt(p.cal->achieved_mean, "%.4f"));
   if (!o.svg.empty()) io::write_file_atomic(o.svg, svg);
   if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0)
     throw IoError("stdout: write failed");

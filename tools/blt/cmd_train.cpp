@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "data/documents.h"
+#include "entropy/entropy_cache.h"
 #include "model/blt_task.h"
 #include "model/flops.h"
 #include "tools/blt/commands.h"
@@ -23,11 +24,13 @@ Command add_train(CLI::App& app) {
       "included. --out receives config.json, model.safetensors, train_args.json, entropy_model/, checkpoints/\n"
       "and metrics.jsonl. Ctrl-C saves a checkpoint; --resume continues it bit-exactly.");
   auto o = std::make_shared<TrainOptions>();
-  auto entropy_dir = std::make_shared<std::string>();
+  auto entropy_dir = std::make_shared<std::string>(), cache_dir = std::make_shared<std::string>();
   add_train_options(*cmd, *o);
   cmd->add_option("--entropy-model", *entropy_dir, "Entropy model directory (for entropy patching)")
       ->check(CLI::ExistingDirectory);
-  return {cmd, [o, entropy_dir] {
+  cmd->add_option("--entropy-cache", *cache_dir, "Entropies cached by `blt preprocess` (else computed per row)")
+      ->check(CLI::ExistingDirectory);
+  return {cmd, [o, entropy_dir, cache_dir] {
     RunConfig run = prepare_run(*o, "args");
     model::BltArgs args;
     patcher::PatcherArgs pa;
@@ -65,6 +68,13 @@ Command add_train(CLI::App& app) {
               << "; " << corpus.size() << " documents, " << corpus.bytes.size() << " bytes\n";
     if (!o->resume) m.save(o->out);
     data::SequenceStream stream(corpus, run.trainer.seq_len, run.trainer.seed);
+    entropy::EntropyCache cache;
+    if (!cache_dir->empty()) {
+      if (!m.entropy) throw ConfigError("--entropy-cache needs entropy patching (the model patches by " +
+                                        patcher::to_string(pa.patching_mode) + ")");
+      cache = entropy::read_entropy_cache(*cache_dir, corpus, *m.entropy);
+      stream.attach_side(cache.values);
+    }
     model::BltTask task(m, valid.get(), o->valid_bytes);
     train::Trainer trainer(run.trainer, task, stream, o->out);
     run_training(trainer, *o, "train");

@@ -25,5 +25,6 @@ Command add_patch(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_inspect(CLI::App& app);
+Command add_preprocess(CLI::App& app);
 
 }  // namespace blt::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
       blt::cli::add_train(app),
       blt::cli::add_eval(app),
       blt::cli::add_inspect(app),
+      blt::cli::add_preprocess(app),
       blt::cli::add_bench(app),
   };
 

@@ -1,0 +1,180 @@
+// `blt inspect` end to end on tests/golden/official_layout (the official release
+// layout at tiny size, scripts/fixtures/make_official_layout.py): the parameter
+// counts per component must equal the ones the script computed in Python, and
+// every tensor must match; copies with renamed/reshaped tensors or a hostile
+// .pth must fail with a non-zero exit, the mismatch or the global on stderr,
+// and nothing written into the directory.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/safetensors.h"
+#include "io/temp_dir.h"
+
+extern char** environ;
+
+namespace blt::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kLayout = "tests/golden/official_layout";
+
+struct Result {
+  int rc = -1;
+  std::string out, err;
+};
+
+// Runs `blt args...` with stdin /dev/null; stdout and stderr go through files in `scratch`.
+Result run_blt(const std::vector<std::string>& args, const fs::path& scratch) {
+  const std::string out_path = (scratch / "stdout").string(), err_path = (scratch / "stderr").string();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> all = {BLT_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int e = posix_spawn(&pid, BLT_BINARY, &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  Result r;
+  if (e != 0) {
+    r.err = std::string("posix_spawn failed: ") + std::strerror(e);
+    return r;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_raw(out_path);
+  r.err = read_raw(err_path);
+  return r;
+}
+
+bool contains(const std::string& s, const std::string& needle) {
+  return s.find(needle) != std::string::npos;
+}
+
+// The "name count" lines of one section of the output, in order.
+std::vector<std::pair<std::string, int64_t>> count_lines(const std::string& section) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  std::istringstream in(section);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string name, count, extra;
+    if (!(words >> name >> count) || (words >> extra)) continue;
+    if (!std::all_of(count.begin(), count.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    out.emplace_back(name, std::stoll(count));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, int64_t>> expected_counts(const nlohmann::json& counts) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& [name, n] : counts.items()) out.emplace_back(name, n.get<int64_t>());
+  return out;  // nlohmann orders keys alphabetically; "total" sorts last among these names
+}
+
+std::vector<std::string> listing(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    out.push_back(fs::relative(e.path(), dir).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class CliInspect : public ::testing::Test {
+ protected:
+  // A writable copy of the fixture (without expected.json).
+  fs::path copy_layout() {
+    const fs::path dir = tmp_.path() / "blt-tiny";
+    fs::copy(kLayout, dir, fs::copy_options::recursive);
+    fs::remove(dir / "expected.json");
+    return dir;
+  }
+  Result blt(const std::vector<std::string>& args) { return run_blt(args, tmp_.path()); }
+
+  TempDir tmp_;
+};
+
+TEST_F(CliInspect, OfficialLayoutPrintsCountsPerComponentAndMatches) {
+  const nlohmann::json expected = nlohmann::json::parse(read_raw((kLayout / "expected.json").string()));
+  const Result r = blt({"inspect", kLayout.string()});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const size_t entropy_at = r.out.find("entropy model ");
+  ASSERT_NE(entropy_at, std::string::npos) << r.out;
+  const std::string blt_part = r.out.substr(0, entropy_at), entropy_part = r.out.substr(entropy_at);
+
+  EXPECT_EQ(count_lines(blt_part), expected_counts(expected.at("blt_counts"))) << r.out;
+  for (const char* c :
+       {"local_encoder", "global_transformer", "local_decoder", "encoder_hash_tok_embedding", "total"})
+    EXPECT_TRUE(expected.at("blt_counts").contains(c)) << c;
+  EXPECT_EQ(count_lines(entropy_part), expected_counts(expected.at("entropy_counts"))) << r.out;
+
+  EXPECT_TRUE(contains(blt_part, "\"dim_global\":64")) << r.out;
+  EXPECT_TRUE(contains(blt_part, "\"threshold\":3.4846181869506836")) << r.out;
+  EXPECT_TRUE(contains(blt_part, "model.safetensors: all 86 tensors match the configuration")) << r.out;
+  EXPECT_TRUE(contains(entropy_part, "consolidated.pth: all 21 tensors match the configuration")) << r.out;
+}
+
+TEST_F(CliInspect, MismatchedTensorsFailListingEachOne) {
+  const fs::path dir = copy_layout();
+  const std::string path = (dir / "model.safetensors").string();
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  {
+    const auto f = io::SafetensorsFile::open(path);
+    for (const std::string& name : f.names()) {
+      if (name == "local_decoder.norm.weight") continue;  // dropped
+      if (name == "local_encoder.patch_embedding_projection.weight")
+        tensors.emplace_back(name, Tensor::zeros(Shape{32, 64}, DType::F32));  // transposed
+      else
+        tensors.emplace_back(name, f.read(name));
+    }
+    tensors.emplace_back("local_decoder.extra.weight", Tensor::zeros(Shape{3}, DType::F32));
+  }
+  std::vector<std::pair<std::string, TensorView>> views;
+  for (const auto& [name, t] : tensors) views.emplace_back(name, t.view());
+  io::write_safetensors(path, views);
+
+  const auto before = listing(dir);
+  const Result r = blt({"inspect", dir.string()});
+  EXPECT_NE(r.rc, 0) << r.out;
+  for (const char* needle :
+       {"1 missing, 1 unexpected, 1 wrongly shaped", "missing: local_decoder.norm.weight (32)",
+        "unexpected: local_decoder.extra.weight (3)",
+        "wrong shape: local_encoder.patch_embedding_projection.weight expected (64,32), found (32,64)"})
+    EXPECT_TRUE(contains(r.err, needle)) << "expected '" << needle << "' in stderr: " << r.err;
+  EXPECT_FALSE(contains(r.out, "match the configuration")) << r.out;
+  EXPECT_EQ(listing(dir), before);
+}
+
+TEST_F(CliInspect, HostilePthFailsNamingTheGlobal) {
+  const fs::path dir = copy_layout();
+  fs::copy_file("tests/golden/official_layout_hostile/consolidated.pth",
+                dir / "entropy_model" / "consolidated.pth", fs::copy_options::overwrite_existing);
+  const auto before = listing(dir);
+  const Result r = blt({"inspect", dir.string()});
+  EXPECT_NE(r.rc, 0) << r.out;
+  EXPECT_TRUE(contains(r.err, "consolidated.pth")) << r.err;
+  EXPECT_TRUE(contains(r.err, "global 'posix.system' is not allowed")) << r.err;
+  EXPECT_EQ(listing(dir), before);
+}
+
+}  // namespace
+}  // namespace blt::test
