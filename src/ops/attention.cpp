@@ -55,6 +55,34 @@ bool tile_has_pairs(const KeyRange* rr, int64_t n, int32_t k0, int32_t k1) {
   return false;
 }
 
+// For each key tile [k0, k1) of a query tile (rows rr[0..nq)) that holds an allowed pair: computes the
+// scores S = scale·Q Kᵀ (nq × nk, row stride kTileK), zeroes the rows with no allowed key in the
+// tile, and calls fn(k0, nk, r, lo, hi) for every other row r with its allowed columns [lo, hi);
+// then after(k0, nk) once per tile.
+template <class T, class RowFn, class TileFn>
+void for_each_score_tile(const KeyRange* rr, int64_t nq, const T* Q, int64_t ldq, const T* K, int64_t ldk, int64_t Dh,
+                         T scale, T* S, RowFn&& row, TileFn&& after) {
+  const auto [klo, khi] = key_union(rr, nq);
+  for (int32_t k0 = klo; k0 < khi; k0 += kTileK) {
+    const int32_t k1 = static_cast<int32_t>(std::min<int64_t>(k0 + kTileK, khi));
+    const int64_t nk = k1 - k0;
+    if (!tile_has_pairs(rr, nq, k0, k1)) continue;
+    blas::gemm<T>(false, true, nq, nk, Dh, scale, Q, ldq, K + k0 * ldk, ldk, T(0), S, kTileK);
+    for (int64_t r = 0; r < nq; ++r) {
+      const int64_t lo = std::max(rr[r].lo, k0) - k0, hi = std::min(rr[r].hi, k1) - k0;
+      T* s = S + r * kTileK;
+      if (lo >= hi) {
+        std::fill(s, s + nk, T(0));
+        continue;
+      }
+      std::fill(s, s + lo, T(0));
+      row(r, s, lo, hi);
+      std::fill(s + hi, s + nk, T(0));
+    }
+    after(k0, nk);
+  }
+}
+
 }  // namespace
 
 int64_t attention_pairs(std::span<const KeyRange> ranges) {
@@ -90,42 +118,32 @@ void attention_forward(const AttnDims& d, const T* q, const T* k, const T* v, co
           l[r] = 0;
         }
         std::fill(acc, acc + nq * Dh, T(0));
-        const auto [klo, khi] = key_union(rr, nq);
-        for (int32_t k0 = klo; k0 < khi; k0 += kTileK) {
-          const int32_t k1 = static_cast<int32_t>(std::min<int64_t>(k0 + kTileK, khi));
-          const int64_t nk = k1 - k0;
-          if (!tile_has_pairs(rr, nq, k0, k1)) continue;
-          blas::gemm<T>(false, true, nq, nk, Dh, scale, Q, ldq, K + k0 * ldk, ldk, T(0), S, kTileK);
-          for (int64_t r = 0; r < nq; ++r) {
-            T* s = S + r * kTileK;
-            const int64_t lo = std::max(rr[r].lo, k0) - k0, hi = std::min(rr[r].hi, k1) - k0;
-            if (lo >= hi) {
-              std::fill(s, s + nk, T(0));
-              continue;
-            }
-            T mx = s[lo];
-            for (int64_t j = lo + 1; j < hi; ++j) mx = std::max(mx, s[j]);
-            const T m_new = std::max(m[r], mx);
-            const T alpha = exp_fast(m[r] - m_new);
-            T sum = 0;
-            std::fill(s, s + lo, T(0));
+        for_each_score_tile(
+            rr, nq, Q, ldq, K, ldk, Dh, scale, S,
+            [&](int64_t r, T* s, int64_t lo, int64_t hi) {
+              // Online softmax: new running max, rescale the sum and the accumulator, add this tile.
+              T mx = s[lo];
+              for (int64_t j = lo + 1; j < hi; ++j) mx = std::max(mx, s[j]);
+              const T m_new = std::max(m[r], mx);
+              const T alpha = exp_fast(m[r] - m_new);
+              T sum = 0;
 #pragma omp simd reduction(+ : sum)
-            for (int64_t j = lo; j < hi; ++j) {
-              const T p = exp_fast(s[j] - m_new);
-              s[j] = p;
-              sum += p;
-            }
-            std::fill(s + hi, s + nk, T(0));
-            l[r] = l[r] * alpha + sum;
-            if (alpha != T(1)) {
-              T* a = acc + r * Dh;
+              for (int64_t j = lo; j < hi; ++j) {
+                const T p = exp_fast(s[j] - m_new);
+                s[j] = p;
+                sum += p;
+              }
+              l[r] = l[r] * alpha + sum;
+              if (alpha != T(1)) {
+                T* a = acc + r * Dh;
 #pragma omp simd
-              for (int64_t c = 0; c < Dh; ++c) a[c] *= alpha;
-            }
-            m[r] = m_new;
-          }
-          blas::gemm<T>(false, false, nq, Dh, nk, T(1), S, kTileK, V + k0 * ldk, ldk, T(1), acc, Dh);
-        }
+                for (int64_t c = 0; c < Dh; ++c) a[c] *= alpha;
+              }
+              m[r] = m_new;
+            },
+            [&](int32_t k0, int64_t nk) {
+              blas::gemm<T>(false, false, nq, Dh, nk, T(1), S, kTileK, V + k0 * ldk, ldk, T(1), acc, Dh);
+            });
         for (int64_t r = 0; r < nq; ++r) {
           T* o = O + r * ldq;
           if (l[r] > 0) {
@@ -187,39 +205,30 @@ void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, c
         for (int64_t c = 0; c < Dh; ++c) acc += dO[r * ldq + c] * out[qoff + r * ldq + c];
         Dr[r] = acc;
       }
-      const auto [klo, khi] = key_union(rr, nq);
-      for (int32_t k0 = klo; k0 < khi; k0 += kTileK) {
-        const int32_t k1 = static_cast<int32_t>(std::min<int64_t>(k0 + kTileK, khi));
-        const int64_t nk = k1 - k0;
-        if (!tile_has_pairs(rr, nq, k0, k1)) continue;
-        blas::gemm<T>(false, true, nq, nk, Dh, scale, Q, ldq, K + k0 * ldk, ldk, T(0), S, kTileK);
-        for (int64_t r = 0; r < nq; ++r) {
-          T* s = S + r * kTileK;
-          const int64_t lo = std::max(rr[r].lo, k0) - k0, hi = std::min(rr[r].hi, k1) - k0;
-          if (lo >= hi) {
-            std::fill(s, s + nk, T(0));
-            continue;
-          }
-          const T lr = L[r];
-          std::fill(s, s + lo, T(0));
+      for_each_score_tile(
+          rr, nq, Q, ldq, K, ldk, Dh, scale, S,
+          [&](int64_t r, T* s, int64_t lo, int64_t hi) {
+            const T lr = L[r];  // P = exp(S − lse), recomputed
 #pragma omp simd
-          for (int64_t j = lo; j < hi; ++j) s[j] = exp_fast(s[j] - lr);
-          std::fill(s + hi, s + nk, T(0));
-        }
-        if (my_dv) blas::gemm<T>(true, false, nk, Dh, nq, T(1), S, kTileK, dO, ldq, T(1), my_dv + koff + k0 * ldk, ldk);
-        if (!dq && !my_dk) continue;
-        blas::gemm<T>(false, true, nq, nk, Dh, T(1), dO, ldq, V + k0 * ldk, ldk, T(0), dP, kTileK);
-        for (int64_t r = 0; r < nq; ++r) {
-          T* ds = dP + r * kTileK;
-          const T* p = S + r * kTileK;
-          const T dr = Dr[r];
+            for (int64_t j = lo; j < hi; ++j) s[j] = exp_fast(s[j] - lr);
+          },
+          [&](int32_t k0, int64_t nk) {
+            if (my_dv)
+              blas::gemm<T>(true, false, nk, Dh, nq, T(1), S, kTileK, dO, ldq, T(1), my_dv + koff + k0 * ldk, ldk);
+            if (!dq && !my_dk) return;
+            blas::gemm<T>(false, true, nq, nk, Dh, T(1), dO, ldq, V + k0 * ldk, ldk, T(0), dP, kTileK);
+            for (int64_t r = 0; r < nq; ++r) {  // dS = P ∘ (dP − D)
+              T* ds = dP + r * kTileK;
+              const T* p = S + r * kTileK;
+              const T dr = Dr[r];
 #pragma omp simd
-          for (int64_t j = 0; j < nk; ++j) ds[j] = p[j] * (ds[j] - dr);
-        }
-        if (dq) blas::gemm<T>(false, false, nq, Dh, nk, scale, dP, kTileK, K + k0 * ldk, ldk, T(1), dq + qoff, ldq);
-        if (my_dk)
-          blas::gemm<T>(true, false, nk, Dh, nq, scale, dP, kTileK, Q, ldq, T(1), my_dk + koff + k0 * ldk, ldk);
-      }
+              for (int64_t j = 0; j < nk; ++j) ds[j] = p[j] * (ds[j] - dr);
+            }
+            if (dq)
+              blas::gemm<T>(false, false, nq, Dh, nk, scale, dP, kTileK, K + k0 * ldk, ldk, T(1), dq + qoff, ldq);
+            if (my_dk)
+              blas::gemm<T>(true, false, nk, Dh, nq, scale, dP, kTileK, Q, ldq, T(1), my_dk + koff + k0 * ldk, ldk);
+          });
     }
     if (use_private) {
       // Implicit barrier above; now sum the private buffers element-wise in thread order.

@@ -4,10 +4,7 @@
 // --entropies, the model-free modes, --svg, bad inputs), the bad-input paths
 // of `train-entropy` and `entropy`, and `--help` of every command. A tiny
 // entropy model is trained once per run with `blt train-entropy --steps 2`.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,48 +21,13 @@
 #include "io/safetensors.h"
 #include "io/temp_dir.h"
 #include "support/fixtures.h"
-
-extern char** environ;
+#include "tools/run_blt.h"
 
 namespace blt::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
-
-// Runs the blt binary with `args`; stdin is /dev/null, stdout and stderr go to files in `scratch`.
-Result run_blt(const std::vector<std::string>& args, const fs::path& scratch) {
-  const std::string out_path = (scratch / "stdout").string(), err_path = (scratch / "stderr").string();
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> all = {BLT_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int e = posix_spawn(&pid, BLT_BINARY, &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  Result r;
-  if (e != 0) {
-    r.err = std::string("posix_spawn failed: ") + std::strerror(e);
-    return r;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_raw(out_path);
-  r.err = read_raw(err_path);
-  return r;
-}
 
 std::string join(const std::vector<std::string>& args) {
   std::string s = "blt";
@@ -73,9 +35,6 @@ std::string join(const std::vector<std::string>& args) {
   return s;
 }
 
-bool contains(const std::string& s, const std::string& needle) {
-  return s.find(needle) != std::string::npos;
-}
 
 // The tiny LM of every test that needs a model: dim 16, 1 layer, 2 heads.
 const char* kTinyConfig = R"({

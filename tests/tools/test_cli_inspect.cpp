@@ -4,10 +4,7 @@
 // every tensor must match; copies with renamed/reshaped tensors or a hostile
 // .pth must fail with a non-zero exit, the mismatch or the global on stderr,
 // and nothing written into the directory.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,8 +19,7 @@
 #include "core/tensor.h"
 #include "io/safetensors.h"
 #include "io/temp_dir.h"
-
-extern char** environ;
+#include "tools/run_blt.h"
 
 namespace blt::test {
 namespace {
@@ -32,44 +28,7 @@ namespace fs = std::filesystem;
 
 const fs::path kLayout = "tests/golden/official_layout";
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
 
-// Runs `blt args...` with stdin /dev/null; stdout and stderr go through files in `scratch`.
-Result run_blt(const std::vector<std::string>& args, const fs::path& scratch) {
-  const std::string out_path = (scratch / "stdout").string(), err_path = (scratch / "stderr").string();
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> all = {BLT_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int e = posix_spawn(&pid, BLT_BINARY, &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  Result r;
-  if (e != 0) {
-    r.err = std::string("posix_spawn failed: ") + std::strerror(e);
-    return r;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_raw(out_path);
-  r.err = read_raw(err_path);
-  return r;
-}
-
-bool contains(const std::string& s, const std::string& needle) {
-  return s.find(needle) != std::string::npos;
-}
 
 // The "name count" lines of one section of the output, in order.
 std::vector<std::pair<std::string, int64_t>> count_lines(const std::string& section) {

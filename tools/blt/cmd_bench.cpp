@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "bench/core_bench.h"
+#include "bench/blt_bench.h"
 #include "bench/entropy_bench.h"
 #include "tools/blt/commands.h"
 
@@ -24,7 +25,18 @@ Command add_bench(CLI::App& app) {
   ent->add_option("--batch", eopt->batch, "Rows per forward pass")->capture_default_str();
   ent->add_option("--seconds", eopt->min_seconds, "Minimum time per measurement")->capture_default_str();
   ent->add_flag("--json", *json, "Print one JSON object");
-  return {bench, [core, opt, ent, eopt, json] {
+  auto* bltb = bench->add_subcommand("blt", "BLT training step and inference vs sgemm; peak RSS");
+  auto bopt = std::make_shared<bench::BltBenchOptions>();
+  bltb->add_option("--batch", bopt->batch, "Rows per step")->capture_default_str();
+  bltb->add_option("--seq-len", bopt->seq_len, "Bytes per row")->capture_default_str();
+  bltb->add_option("--seconds", bopt->min_seconds, "Minimum time per measurement")->capture_default_str();
+  bltb->add_flag("--json", *json, "Print one JSON object");
+  return {bench, [core, opt, ent, eopt, bltb, bopt, json] {
+    if (bltb->parsed()) {
+      const auto r = bench::run_blt_bench(*bopt);
+      std::cout << (*json ? r.dump() : r.dump(2)) << std::endl;
+      return;
+    }
     if (ent->parsed()) {
       const auto r = bench::run_entropy_bench(*eopt);
       std::cout << (*json ? r.dump() : r.dump(2)) << std::endl;

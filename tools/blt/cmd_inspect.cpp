@@ -1,6 +1,6 @@
 // `blt inspect`: a model directory's configuration, parameter counts per
 // component, and a check of every weight tensor's name and shape against the
-// configuration (reading only the file headers).
+// configuration (safetensors: headers only; .pth: the state dict is read).
 #include <filesystem>
 #include <iomanip>
 #include <iostream>

@@ -55,7 +55,6 @@ Command add_train(CLI::App& app) {
       if (run.trainer.seq_len > args.max_encoder_seq_length)
         throw ConfigError("seq_len " + std::to_string(run.trainer.seq_len) + " exceeds max_encoder_seq_length " +
                           std::to_string(args.max_encoder_seq_length));
-      save_run(o->out, run.trainer, *o);
     }
     const data::Corpus corpus = data::load_corpus(o->data);
     std::unique_ptr<data::Corpus> valid;
@@ -66,7 +65,10 @@ Command add_train(CLI::App& app) {
     m.params->initialize(init);
     std::cerr << "BLT: " << m.params->numel() << " parameters, patching " << patcher::to_string(pa.patching_mode)
               << "; " << corpus.size() << " documents, " << corpus.bytes.size() << " bytes\n";
-    if (!o->resume) m.save(o->out);
+    if (!o->resume) {  // only now that data and model are known to be good
+      save_run(o->out, run.trainer, *o);
+      m.save(o->out);
+    }
     data::SequenceStream stream(corpus, run.trainer.seq_len, run.trainer.seed);
     entropy::EntropyCache cache;
     if (!cache_dir->empty()) {

@@ -33,7 +33,6 @@ Command add_train_entropy(CLI::App& app) {
       if (run.trainer.seq_len > mc.args.max_seqlen)
         throw ConfigError("seq_len " + std::to_string(run.trainer.seq_len) + " exceeds the model's max_seqlen " +
                           std::to_string(mc.args.max_seqlen));
-      save_run(o->out, run.trainer, *o);
     }
     const data::Corpus corpus = data::load_corpus(o->data);
     std::unique_ptr<data::Corpus> valid;
@@ -43,7 +42,10 @@ Command add_train_entropy(CLI::App& app) {
     model.params->initialize(init);
     std::cerr << "entropy model: " << model.params->numel() << " parameters; " << corpus.size() << " documents, "
               << corpus.bytes.size() << " bytes\n";
-    if (!o->resume) model.save(o->out);
+    if (!o->resume) {  // only now that data and model are known to be good
+      save_run(o->out, run.trainer, *o);
+      model.save(o->out);
+    }
     data::SequenceStream stream(corpus, run.trainer.seq_len, run.trainer.seed);
     entropy::EntropyTask task(model, valid.get(), o->valid_bytes);
     train::Trainer trainer(run.trainer, task, stream, o->out);

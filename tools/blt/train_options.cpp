@@ -76,6 +76,7 @@ train::TrainerConfig resolve_trainer_config(const TrainOptions& o, const nlohman
 }
 
 void save_run(const std::string& out, const train::TrainerConfig& cfg, const TrainOptions& o) {
+  fs::create_directories(out);
   const nlohmann::json run = {{"train", train::to_json(cfg)}, {"data", o.data}, {"valid", o.valid},
                               {"valid_bytes", o.valid_bytes}};
   io::write_file_atomic((fs::path(out) / "run.json").string(), run.dump(2) + "\n");
@@ -119,7 +120,6 @@ train::TrainerConfig load_run(const std::string& out, TrainOptions& o) {
 }
 
 RunConfig prepare_run(TrainOptions& o, const char* section) {
-  fs::create_directories(o.out);
   RunConfig r;
   if (o.resume) {
     r.trainer = load_run(o.out, o);

@@ -1,0 +1,20 @@
+// `blt bench blt`: BLT training-step and inference throughput (bytes/s, MFU
+// = executed FLOP/s ÷ cblas_sgemm GFLOP/s measured in the same run) for a
+// small default configuration (global 512 × 8 layers, local 256 × 1/4 layers,
+// cross attention, hash n-grams), and the process's peak RSS after a
+// training step at 4096-byte sequences, batch 4.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+namespace blt::bench {
+
+struct BltBenchOptions {
+  int64_t batch = 4;
+  int64_t seq_len = 4096;    // bytes per row
+  double min_seconds = 3.0;  // per measurement
+};
+
+nlohmann::json run_blt_bench(const BltBenchOptions& opt);
+
+}  // namespace blt::bench
