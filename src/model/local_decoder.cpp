@@ -37,8 +37,10 @@ Var LocalDecoder::operator()(Graph& g, const Var& embeds, const Var& h_global, c
   Var h = args_.cross_attn_decoder ? embeds : ops::add(g, embeds, patch_embeds);
   const auto& layers = stack_.layers();
   for (size_t i = 0; i < layers.size(); ++i) {
-    if (args_.cross_attn_decoder && (i == 0 || args_.cross_attn_all_layers_decoder))
+    if (args_.cross_attn_decoder && (i == 0 || args_.cross_attn_all_layers_decoder)) {
+      FlopScope scope(g.flops(), "decoder_cross_attn");
       h = ops::add(g, h, stack_.cross()[i](g, h, patch_embeds, ctx.cross));  // 2·h + attention, as the reference
+    }
     h = layers[i](g, h, ctx.self);
   }
   return output_(g, norm_(g, h));

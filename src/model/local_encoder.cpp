@@ -33,6 +33,7 @@ LocalEncoder::Output LocalEncoder::operator()(Graph& g, const Var& embeds, const
   for (int64_t i = 0; i < n; ++i) {
     h = stack_.layers()[i](g, h, ctx.self);
     if (!args_.cross_attn_encoder || !(i == n - 1 || args_.cross_attn_all_layers_encoder)) continue;
+    FlopScope scope(g.flops(), "encoder_cross_attn");
     if (!out.patch_embeds.value.defined()) {
       // Patch queries, once: pool each patch's bytes, project to k slots of width D.
       const Var pooled = ops::segment_pool(g, h, layout.offsets, P, args_.pool_modes().front());

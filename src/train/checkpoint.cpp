@@ -37,7 +37,7 @@ nlohmann::json to_json(const TrainState& s) {
   nlohmann::json data;
   data::to_json(data, s.data);
   return {{"format", 1},        {"step", s.step},       {"data", data}, {"rng", s.rng},
-          {"tokens_seen", s.tokens_seen}, {"seconds", s.seconds}};
+          {"tokens_seen", s.tokens_seen}, {"seconds", s.seconds}, {"flops", s.flops}};
 }
 
 TrainState train_state_from_json(const nlohmann::json& j, const std::string& where) {
@@ -54,6 +54,7 @@ TrainState train_state_from_json(const nlohmann::json& j, const std::string& whe
   std::copy(rng.begin(), rng.end(), s.rng.begin());
   f.required("tokens_seen", s.tokens_seen);
   f.required("seconds", s.seconds);
+  f.required("flops", s.flops);
   f.finish();
   return s;
 }

@@ -24,6 +24,7 @@ struct TrainState {
   std::array<uint64_t, 4> rng{};    // the trainer's Rng
   int64_t tokens_seen = 0;          // training targets consumed
   double seconds = 0;               // wall time spent training so far
+  double flops = 0;                 // FLOPs executed by the training steps so far (forward + backward)
 };
 
 nlohmann::json to_json(const TrainState& s);

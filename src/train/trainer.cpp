@@ -100,7 +100,7 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
   const auto run_start = clock::now();
   const double seconds_before = state_.seconds;
   int64_t run_targets = 0, run_steps = 0;
-  double window_loss = 0;
+  double window_loss = 0, window_flops = 0;
   int64_t window_steps = 0;
   while (state_.step < cfg_.steps) {
     if (stop.load()) {
@@ -119,6 +119,11 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
       graph_.backward();
       step_loss += loss.value.at(0) / static_cast<double>(cfg_.grad_accum);
     }
+    // FLOPs the ops executed this step (forward + backward).
+    const double step_flops = graph_.flops().total_forward() + graph_.flops().total_backward();
+    graph_.flops().clear();
+    state_.flops += step_flops;
+    window_flops += step_flops;
     const double grad_norm = clip_grad_norm(task_.params(), cfg_.clip);
     const double lr = cfg_.adam.lr * lr_factor(sched, state_.step + 1);
     opt_.step(lr);
@@ -154,12 +159,12 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
                              {"seconds", state_.seconds}};
       if (r.valid_bpb) line["valid_bpb"] = *r.valid_bpb;
       // FLOPs the ops executed (forward + backward) per training byte since the last line.
-      const FlopCounter& f = graph_.flops();
-      line["flops_per_byte"] = (f.total_forward() + f.total_backward()) / static_cast<double>(window_steps * targets);
-      graph_.flops().clear();
+      line["flops_per_byte"] = window_flops / static_cast<double>(window_steps * targets);
+      line["flops"] = state_.flops;
       for (auto& [k, v] : r.stats.items()) line[k] = v;
       log(line);
       window_loss = 0;
+      window_flops = 0;
       window_steps = 0;
     }
     report(r);

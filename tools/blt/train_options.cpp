@@ -145,11 +145,15 @@ namespace {
 class TrainProgress {
  public:
   void operator()(const train::StepReport& r) {
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "step %lld/%lld %s %3.0f%% | %s | loss %.4f | bpb %.4f | ETA %s",
+    if (r.stats.contains("mean_patch_size")) mean_patch_ = r.stats["mean_patch_size"].get<double>();
+    char patches[64] = "";
+    if (mean_patch_ > 0) std::snprintf(patches, sizeof patches, " | %.0f patches/s", r.bytes_per_s / mean_patch_);
+    char buf[320];
+    std::snprintf(buf, sizeof buf, "step %lld/%lld %s %3.0f%% | %s%s | loss %.4f | bpb %.4f | ETA %s",
                   static_cast<long long>(r.step), static_cast<long long>(r.total),
                   progress_bar(static_cast<double>(r.step) / r.total).c_str(), 100.0 * r.step / r.total,
-                  format_rate(r.bytes_per_s).c_str(), r.loss, r.loss / std::log(2.0), format_duration(r.eta).c_str());
+                  format_rate(r.bytes_per_s).c_str(), patches, r.loss, r.loss / std::log(2.0),
+                  format_duration(r.eta).c_str());
     line_.update(buf, r.valid_bpb.has_value() || r.step == r.total);
     if (r.valid_bpb) {
       line_.finish();
@@ -160,6 +164,7 @@ class TrainProgress {
 
  private:
   ProgressLine line_;
+  double mean_patch_ = 0;  // the BLT's last logged mean patch size (0: not a BLT)
 };
 }  // namespace
 
@@ -177,7 +182,10 @@ void run_training(train::Trainer& trainer, const TrainOptions& o, const std::str
               << o.out << " --resume\n";
     throw Interrupted();
   }
-  std::cerr << "model written to " << o.out << "\n";
+  const auto& st = trainer.state();
+  std::cerr << "trained " << st.step << " steps on " << format_bytes(static_cast<double>(st.tokens_seen))
+            << " in " << format_duration(st.seconds) << ", " << st.flops / 1e12 << " TFLOP executed; model written to "
+            << o.out << "\n";
 }
 
 }  // namespace blt::cli
