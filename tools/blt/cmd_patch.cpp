@@ -41,7 +41,7 @@ struct PatchOpts {
   std::string model, file, entropies, bpe_model, svg, format = "text", color = "auto";
   PatchFlags flags;
   std::optional<double> target;
-  bool include_next_token = false, eos = false;
+  bool include_next_token = false, eos = false, save_threshold = false;
 };
 
 std::string fmt(double v, const char* spec = "%.6g") {
@@ -256,6 +256,14 @@ void run_patch(const PatchOpts& o) {
              " is out of reach on this input; the nearest reachable mean is " +
              fmt(p.cal->achieved_mean, "%.4f"));
   if (!o.svg.empty()) io::write_file_atomic(o.svg, svg);
+  if (o.save_threshold) {
+    // The calibrated threshold becomes the model's own: params.json data.patcher_args.threshold.
+    const std::string path = (fs::path(o.model) / "params.json").string();
+    nlohmann::json params = io::read_json_file(path);
+    params["data"]["patcher_args"]["threshold"] = p.cal->threshold;
+    io::write_file_atomic(path, params.dump(2) + "\n");
+    io::warn("saved threshold " + fmt(p.cal->threshold, "%.9g") + " in " + path);
+  }
   if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0)
     throw IoError("stdout: write failed");
 }
@@ -299,6 +307,9 @@ Command add_patch(CLI::App& app) {
                   "Calibrate the threshold on this input's entropies for this mean patch size (bytes); "
                   "prints the threshold found and the mean achieved")
       ->excludes(threshold);
+  cmd->add_flag("--save-threshold", o->save_threshold,
+                "With --target-patch-size: store the calibrated threshold in --model's params.json "
+                "(data.patcher_args.threshold), so the model patches at that mean size from now on");
   cmd->add_option("--max-patch-length", o->flags.max_patch_length,
                   "Split longer patches (as the reference's max_patch_length); 0: no limit");
   cmd->add_option("--patch-size", o->flags.patch_size,
@@ -323,7 +334,11 @@ Command add_patch(CLI::App& app) {
       "--svg", o->svg,
       "Write the patching figure (entropy per byte, the threshold, a mark at each patch start) to this "
       "SVG file; best for a few hundred bytes");
-  return {cmd, [o] { run_patch(*o); }};
+  return {cmd, [o] {
+    if (o->save_threshold && (!o->target || o->model.empty()))
+      throw ConfigError("--save-threshold needs --target-patch-size and --model");
+    run_patch(*o);
+  }};
 }
 
 }  // namespace blt::cli
