@@ -10,7 +10,8 @@ namespace blt::test {
 
 // $BLT_SHARED_DIR, else "../shared" relative to the project root (the tests' working directory).
 std::filesystem::path shared_dir();
-std::filesystem::path fixture(const std::string& relative);  // shared_dir()/fixtures/relative
+// shared_dir()/fixtures/relative, else its committed copy under tests/golden/ (oracle fixtures only).
+std::filesystem::path fixture(const std::string& relative);
 
 }  // namespace blt::test
 
