@@ -1,11 +1,14 @@
-// run_blt: posix_spawn of the blt binary with captured output.
+// run_blt: posix_spawn of the blt binary with captured output (and an optional Ctrl-C).
 #include "tools/run_blt.h"
 
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "io/temp_dir.h"
@@ -14,8 +17,10 @@ extern char** environ;
 
 namespace blt::test {
 
-Result run_blt(const std::vector<std::string>& args, const std::filesystem::path& scratch) {
-  const std::string out_path = (scratch / "stdout").string(), err_path = (scratch / "stderr").string();
+namespace {
+// Spawns blt; returns its pid (or -1 with the reason in `err`).
+pid_t spawn_blt(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path,
+                std::string& err) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -29,18 +34,45 @@ Result run_blt(const std::vector<std::string>& args, const std::filesystem::path
   pid_t pid = 0;
   const int e = posix_spawn(&pid, BLT_BINARY, &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
-  Result r;
   if (e != 0) {
-    r.err = std::string("posix_spawn failed: ") + std::strerror(e);
-    return r;
+    err = std::string("posix_spawn failed: ") + std::strerror(e);
+    return -1;
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  return pid;
+}
+
+Result finish(int status, const std::string& out_path, const std::string& err_path) {
+  Result r;
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = read_raw(out_path);
   r.err = read_raw(err_path);
   return r;
+}
+}  // namespace
+
+Result run_blt(const std::vector<std::string>& args, const std::filesystem::path& scratch) {
+  return run_blt_interrupting(args, scratch, [] { return false; });
+}
+
+Result run_blt_interrupting(const std::vector<std::string>& args, const std::filesystem::path& scratch,
+                            const std::function<bool()>& ready) {
+  const std::string out_path = (scratch / "stdout").string(), err_path = (scratch / "stderr").string();
+  Result r;
+  const pid_t pid = spawn_blt(args, out_path, err_path, r.err);
+  if (pid < 0) return r;
+  int status = 0;
+  bool signalled = false;
+  while (true) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) break;
+    if (!signalled && ready()) {
+      kill(pid, SIGINT);
+      signalled = true;
+    }
+    usleep(5000);
+  }
+  return finish(status, out_path, err_path);
 }
 
 }  // namespace blt::test

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@ struct Result {
 };
 
 Result run_blt(const std::vector<std::string>& args, const std::filesystem::path& scratch);
+
+// Like run_blt, but sends SIGINT once `ready()` (polled every 5 ms while the process runs) turns true.
+Result run_blt_interrupting(const std::vector<std::string>& args, const std::filesystem::path& scratch,
+                            const std::function<bool()>& ready);
 
 inline bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
