@@ -36,9 +36,7 @@ LMTransformerArgs parse_lm_args(const nlohmann::json& obj, const std::string& wh
   f.optional("norm_eps", a.norm_eps);
   f.optional("rope_theta", a.rope_theta);
   f.optional("init_base_std", a.init_base_std);
-  std::string factor = "disabled";
-  f.optional("init_std_factor", factor);
-  a.init_std_factor = nn::parse_init_std_factor(factor);
+  a.init_std_factor = nn::read_init_std_factor(f);
   f.optional("max_seqlen", a.max_seqlen);
   f.optional("vocab_size", a.vocab_size);
   f.optional("seed", a.seed);

@@ -125,9 +125,7 @@ BltArgs parse_blt_args(const nlohmann::json& obj, const std::string& where) {
   f.optional("norm_eps", a.norm_eps);
   f.optional("rope_theta", a.rope_theta);
   f.optional("init_base_std", a.init_base_std);
-  std::string factor = "disabled";
-  f.optional("init_std_factor", factor);
-  a.init_std_factor = nn::parse_init_std_factor(factor);
+  a.init_std_factor = nn::read_init_std_factor(f);
   f.optional("max_seqlen", a.max_seqlen);
   f.required("max_encoder_seq_length", a.max_encoder_seq_length);
   f.required("local_attention_window_len", a.local_attention_window_len);

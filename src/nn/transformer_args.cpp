@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "io/json_fields.h"
 
 namespace blt::nn {
 
@@ -47,6 +48,12 @@ InitStdFactor parse_init_std_factor(const std::string& s) {
   if (s == "dim_ratio") return InitStdFactor::DimRatio;
   throw ConfigError("field 'init_std_factor': unknown value '" + s +
                     "' (expected disabled, global_depth, current_depth or dim_ratio)");
+}
+
+InitStdFactor read_init_std_factor(io::JsonFields& f) {
+  std::string factor = "disabled";
+  f.optional("init_std_factor", factor);
+  return parse_init_std_factor(factor);
 }
 
 std::string to_string(InitStdFactor f) {

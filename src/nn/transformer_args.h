@@ -6,6 +6,10 @@
 #include <optional>
 #include <string>
 
+namespace blt::io {
+class JsonFields;
+}
+
 namespace blt::nn {
 
 enum class InitStdFactor { Disabled, GlobalDepth, CurrentDepth, DimRatio };
@@ -36,6 +40,8 @@ struct TransformerArgs {
 };
 
 InitStdFactor parse_init_std_factor(const std::string& s);
+// Reads a config's optional "init_std_factor" field (default "disabled").
+InitStdFactor read_init_std_factor(io::JsonFields& f);
 std::string to_string(InitStdFactor f);
 
 }  // namespace blt::nn

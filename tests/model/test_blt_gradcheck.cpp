@@ -7,39 +7,24 @@
 #include "model/blt.h"
 #include "ops/cross_entropy.h"
 #include "support/gradcheck.h"
+#include "support/tiny_models.h"
 
 namespace blt::test {
 namespace {
 
 model::BltArgs tiny(bool cross) {
-  model::BltArgs a;
-  a.dim_global = 24;
-  a.n_layers_global = 1;
-  a.n_heads_global = 2;
-  a.dim_local_encoder = a.dim_local_decoder = 16;
-  a.n_layers_local_encoder = 2;
-  a.n_layers_local_decoder = 2;
-  a.n_heads_local_encoder = a.n_heads_local_decoder = 2;
+  model::BltArgs a = tiny_blt_args({.dim_local = 16, .dim_global = 24, .layers_encoder = 2, .layers_global = 1,
+                                    .layers_decoder = 2, .heads = 2, .seq = 32, .window = 4, .cross = cross});
   a.n_kv_heads = 1;
   a.multiple_of = 8;
   a.max_seqlen = 16;
-  a.max_encoder_seq_length = 32;
-  a.local_attention_window_len = 4;
   a.attn_bias_type = "block_causal";
   a.encoder_hash_byte_group_size = {2, 3};
   a.encoder_hash_byte_group_nb_functions = 2;
   a.encoder_hash_byte_group_vocab = 17;
-  if (cross) {
-    a.cross_attn_encoder = a.cross_attn_decoder = true;
-    a.cross_attn_k = 2;
-    a.cross_attn_nheads = 2;
-    a.cross_attn_all_layers_encoder = true;
-    a.cross_attn_all_layers_decoder = true;
-    a.cross_attn_init_by_pooling = true;
+  if (cross) {  // every layer, and the encoder's window of 2 patches
+    a.cross_attn_all_layers_encoder = a.cross_attn_all_layers_decoder = true;
     a.cross_attn_window_encoder = 2;
-    a.downsampling_by_pooling = "max";
-  } else {
-    a.downsampling_by_pooling = "avg,min,max";
   }
   a.validate("test");
   return a;

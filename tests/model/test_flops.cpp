@@ -5,32 +5,16 @@
 #include "core/rng.h"
 #include "model/blt.h"
 #include "model/flops.h"
+#include "support/tiny_models.h"
 
 namespace blt::test {
 namespace {
 
 TEST(Flops, AnalyticMatchesExecutedWithinFivePercent) {
-  model::BltArgs a;
-  a.dim_global = 128;
-  a.n_layers_global = 2;
-  a.n_heads_global = 4;
-  a.dim_local_encoder = a.dim_local_decoder = 64;
-  a.n_layers_local_encoder = 1;
-  a.n_layers_local_decoder = 2;
-  a.n_heads_local_encoder = a.n_heads_local_decoder = 4;
-  a.multiple_of = 32;
-  a.max_seqlen = 512;
-  a.max_encoder_seq_length = 512;
-  a.local_attention_window_len = 64;
-  a.encoder_hash_byte_group_size = {3, 4};
-  a.encoder_hash_byte_group_nb_functions = 1;
+  model::BltArgs a = tiny_blt_args(
+      {.dim_local = 64, .dim_global = 128, .layers_global = 2, .layers_decoder = 2, .heads = 4, .seq = 512, .window = 64});
   a.encoder_hash_byte_group_vocab = 97;
-  a.cross_attn_encoder = a.cross_attn_decoder = true;
-  a.cross_attn_k = 2;
-  a.cross_attn_nheads = 4;
-  a.cross_attn_init_by_pooling = true;
   a.cross_attn_all_layers_decoder = true;
-  a.downsampling_by_pooling = "max";
   a.validate("test");
   nn::ParamRegistry reg;
   model::ByteLatentTransformer blt(a, reg);

@@ -10,6 +10,7 @@
 #include "io/file.h"
 #include "model/blt_task.h"
 #include "support/gradcheck.h"
+#include "support/tiny_models.h"
 #include "train/trainer.h"
 
 namespace blt::test {
@@ -61,26 +62,7 @@ entropy::LMTransformerArgs lm_args() {
 }
 
 model::BltArgs blt_args() {
-  model::BltArgs a;
-  a.dim_global = 32;
-  a.n_layers_global = 1;
-  a.n_heads_global = 2;
-  a.dim_local_encoder = a.dim_local_decoder = 16;
-  a.n_layers_local_encoder = 1;
-  a.n_layers_local_decoder = 1;
-  a.n_heads_local_encoder = a.n_heads_local_decoder = 2;
-  a.multiple_of = 16;
-  a.max_seqlen = 64;
-  a.max_encoder_seq_length = 64;
-  a.local_attention_window_len = 16;
-  a.encoder_hash_byte_group_size = {3, 4};
-  a.encoder_hash_byte_group_nb_functions = 1;
-  a.encoder_hash_byte_group_vocab = 61;
-  a.cross_attn_encoder = a.cross_attn_decoder = true;
-  a.cross_attn_k = 2;
-  a.cross_attn_nheads = 2;
-  a.cross_attn_init_by_pooling = true;
-  a.downsampling_by_pooling = "max";
+  model::BltArgs a = tiny_blt_args();
   a.patching_mode = "space";
   a.validate("test");
   return a;
