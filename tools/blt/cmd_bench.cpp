@@ -33,16 +33,19 @@ Command add_bench(CLI::App& app) {
   bltb->add_flag("--json", *json, "Print one JSON object");
   return {bench, [core, opt, ent, eopt, bltb, bopt, json] {
     if (bltb->parsed()) {
+      std::cerr << "bench blt: training step, inference and peak memory (about a minute)\n";
       const auto r = bench::run_blt_bench(*bopt);
       std::cout << (*json ? r.dump() : r.dump(2)) << std::endl;
       return;
     }
     if (ent->parsed()) {
+      std::cerr << "bench entropy: two model sizes, inference and training (about a minute)\n";
       const auto r = bench::run_entropy_bench(*eopt);
       std::cout << (*json ? r.dump() : r.dump(2)) << std::endl;
       return;
     }
     if (!core->parsed()) return;
+    std::cerr << "bench core: sgemm, linear and attention (about 10 seconds)\n";
     const auto r = bench::run_core_bench(*opt);
     if (*json) {
       std::cout << r.dump() << std::endl;

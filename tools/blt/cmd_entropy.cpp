@@ -75,12 +75,12 @@ Command add_entropy(CLI::App& app) {
     const double total = static_cast<double>(fs::file_size(o->file)) + 1 + o->eos;
     Output out(o->out);
     std::vector<int32_t> toks;
-    int64_t pos = 0;
-    std::string line;
-    ProgressLine progress;
+    int64_t pos = 0;  // positions written so far
+    ByteProgress progress("entropy");
     auto emit = [&](std::span<const float> h) {
       if (o->format == "f32") {
         out.write(h.data(), h.size() * sizeof(float));  // little-endian on every supported host
+        pos += static_cast<int64_t>(h.size());
       } else {
         char buf[96];
         for (float v : h) {
@@ -88,14 +88,12 @@ Command add_entropy(CLI::App& app) {
           out.write(buf, static_cast<size_t>(n));
         }
       }
-      progress.update("entropy " + progress_bar((pos ? pos : 1) / total) + " " + format_bytes(static_cast<double>(pos)) +
-                      " of " + format_bytes(total));
+      progress.update(static_cast<double>(pos), total);
     };
     toks.push_back(data::kBosId);
     std::vector<char> buf(1 << 20);
     while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
       for (std::streamsize i = 0; i < in.gcount(); ++i) toks.push_back(data::byte_to_id(static_cast<unsigned char>(buf[i])));
-      if (o->format == "f32") pos += static_cast<int64_t>(toks.size());
       ec.push(toks, emit);
       toks.clear();
     }

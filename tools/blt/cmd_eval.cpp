@@ -35,10 +35,9 @@ Command add_eval(CLI::App& app) {
     const data::Corpus corpus = data::load_corpus(o->files);
     data::EvalWindows windows(corpus, m.args.max_encoder_seq_length);
     model::RowPatcher patcher(m.patcher, m.entropy ? &*m.entropy : nullptr, m.args.eos_id);
-    ProgressLine line;
+    ByteProgress line("eval");
     const auto r = model::evaluate(m, patcher, windows, o->max_bytes, [&](int64_t done, int64_t total) {
-      line.update("eval " + progress_bar(static_cast<double>(done) / total) + " " + format_bytes(done) + " of " +
-                  format_bytes(total));
+      line.update(static_cast<double>(done), static_cast<double>(total));
     });
     line.finish();
     std::optional<entropy::LMTransformerArgs> ent;

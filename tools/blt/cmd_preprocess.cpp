@@ -30,13 +30,9 @@ Command add_preprocess(CLI::App& app) {
     const entropy::EntropyModel m = entropy::EntropyModel::load(o->model);
     const data::Corpus corpus = data::load_corpus(o->data);
     const int64_t chunk = std::min(o->chunk, m.args.max_seqlen);
-    ProgressLine line;
-    const auto start = std::chrono::steady_clock::now();
+    ByteProgress line("preprocess");
     const auto cache = entropy::compute_entropy_cache(corpus, m, chunk, o->batch, [&](int64_t done, int64_t total) {
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      line.update("preprocess " + progress_bar(static_cast<double>(done) / total) + " " + format_bytes(done) + " of " +
-                  format_bytes(total) + " | " + format_rate(done / std::max(s, 1e-9)) + " | ETA " +
-                  format_duration(s / std::max<double>(done, 1) * (total - done)));
+      line.update(static_cast<double>(done), static_cast<double>(total));
     });
     line.finish();
     entropy::write_entropy_cache(o->out, cache, corpus, chunk);

@@ -30,6 +30,16 @@ void ProgressLine::finish() {
   open_ = false;
 }
 
+ByteProgress::ByteProgress(std::string label) : label_(std::move(label)), start_(std::chrono::steady_clock::now()) {}
+
+void ByteProgress::update(double done, double total) {
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = done / std::max(s, 1e-9);
+  line_.update(label_ + " " + progress_bar(total > 0 ? done / total : 1) + " " + format_bytes(done) + " of " +
+               format_bytes(total) + " | " + format_rate(rate) + " | ETA " +
+               format_duration(done > 0 ? (total - done) / rate : -1));
+}
+
 std::string format_duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   char buf[32];

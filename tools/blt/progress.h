@@ -23,6 +23,19 @@ class ProgressLine {
   std::chrono::steady_clock::time_point last_;
 };
 
+// A progress line for work counted in bytes: "label [####....] 1.2 MB of 3.4 MB | 45 kB/s | ETA 1m02s".
+class ByteProgress {
+ public:
+  explicit ByteProgress(std::string label);
+  void update(double done, double total);
+  void finish() { line_.finish(); }
+
+ private:
+  std::string label_;
+  ProgressLine line_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 std::string format_duration(double seconds);     // "1h02m", "3m12s", "42s"
 std::string format_rate(double bytes_per_s);     // "45.2 kB/s"
 std::string format_bytes(double bytes);          // "1.2 MB"
