@@ -46,7 +46,9 @@ nlohmann::json BltTask::step_stats() {
 std::optional<double> BltTask::validate() {
   if (!valid_) return std::nullopt;
   data::EvalWindows windows(*valid_, model_.args.max_encoder_seq_length);
+  const double before = patcher_.entropy_flops();
   last_eval_ = evaluate(model_, patcher_, windows, valid_bytes_);
+  entropy_flops_ += patcher_.entropy_flops() - before;  // validation is not training work
   return last_eval_->bpb;
 }
 
