@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "io/json_fields.h"
 #include "temp_dir.h"
+#include "support/config_checks.h"
 
 namespace blt::test {
 namespace {
@@ -18,28 +19,6 @@ namespace {
 using io::JsonFields;
 using nlohmann::json;
 
-// Captures warnings for the lifetime of the object, then restores a stderr sink.
-struct WarningCapture {
-  std::vector<std::string> messages;
-  WarningCapture() {
-    io::set_warning_sink([this](const std::string& m) { messages.push_back(m); });
-  }
-  ~WarningCapture() {
-    io::set_warning_sink([](const std::string& m) { std::cerr << "warning: " << m << "\n"; });
-  }
-};
-
-// Runs fn, expects a ConfigError whose message contains every needle.
-template <class Fn>
-void expect_config_error(Fn fn, std::vector<std::string> needles) {
-  try {
-    fn();
-    FAIL() << "expected ConfigError";
-  } catch (const ConfigError& e) {
-    for (const std::string& n : needles)
-      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
-  }
-}
 
 TEST(JsonFields, ReadsRequiredAndOptional) {
   const json j = json::parse(R"({"dim": 64, "eps": 1e-5, "name": "blt", "causal": true, "ratio": 2})");

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "io/json_fields.h"
 #include "patcher/patcher_args.h"
+#include "support/config_checks.h"
 
 namespace blt::test {
 namespace {
@@ -19,26 +20,6 @@ using nlohmann::json;
 using patcher::PatcherArgs;
 using patcher::PatchingMode;
 
-struct WarningCapture {
-  std::vector<std::string> messages;
-  WarningCapture() {
-    io::set_warning_sink([this](const std::string& m) { messages.push_back(m); });
-  }
-  ~WarningCapture() {
-    io::set_warning_sink([](const std::string& m) { std::cerr << "warning: " << m << "\n"; });
-  }
-};
-
-template <class Fn>
-void expect_config_error(Fn fn, std::vector<std::string> needles) {
-  try {
-    fn();
-    FAIL() << "expected ConfigError";
-  } catch (const ConfigError& e) {
-    for (const std::string& n : needles)
-      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
-  }
-}
 
 TEST(PatcherArgs, ReferenceDefaults) {
   const PatcherArgs a = patcher::parse_patcher_args(json::object(), "patcher_args");

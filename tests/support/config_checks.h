@@ -1,0 +1,39 @@
+// Test helpers for configuration code: capture io::warn() messages for a
+// scope, and expect a ConfigError whose message names given fields.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "io/json_fields.h"
+
+namespace blt::test {
+
+// Captures warnings for the lifetime of the object, then restores a stderr sink.
+struct WarningCapture {
+  std::vector<std::string> messages;
+  WarningCapture() {
+    io::set_warning_sink([this](const std::string& m) { messages.push_back(m); });
+  }
+  ~WarningCapture() {
+    io::set_warning_sink([](const std::string& m) { std::cerr << "warning: " << m << "\n"; });
+  }
+};
+
+// Runs fn, expects a ConfigError whose message contains every needle.
+template <class Fn>
+void expect_config_error(Fn fn, std::vector<std::string> needles) {
+  try {
+    fn();
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    for (const std::string& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
+  }
+}
+
+}  // namespace blt::test
