@@ -29,8 +29,6 @@ class Arena {
   // Rewinds to empty; everything handed out before is invalid afterwards.
   void reset();
 
-  size_t used() const { return used_total_; }
-  size_t peak() const { return peak_; }
   // Number of heap blocks obtained so far (tests check it stops growing).
   size_t heap_allocations() const { return heap_allocations_; }
 

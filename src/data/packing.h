@@ -56,7 +56,6 @@ class SequenceStream {
 
   int64_t seq_len() const { return seq_len_; }
   bool has_side() const { return !side_.empty(); }
-  uint64_t seed() const { return seed_; }
   int64_t n_documents() const { return static_cast<int64_t>(corpus_->size()); }
   // Σ (bytes + 2) over the documents: the length of one epoch of the stream.
   int64_t tokens_per_epoch() const { return tokens_per_epoch_; }

@@ -13,6 +13,25 @@ EntropyComputer::EntropyComputer(const LMTransformer& model, EntropyOptions opt)
   graph_.set_recording(false);
 }
 
+void EntropyComputer::forward_rows(std::span<const int32_t> tokens, int64_t rows, int64_t T, float* out) {
+  graph_.reset();
+  const Var logits = model_.forward(graph_, tokens, rows, T);
+  const TensorView h = graph_.scratch(Shape{rows * T}, logits.dtype());
+  ops::row_entropy(logits.value.reshape(Shape{rows * T, logits.shape().last()}), h);
+  for (int64_t i = 0; i < rows * T; ++i) out[i] = static_cast<float>(h.at(i));
+}
+
+void EntropyComputer::compute_rows(std::span<const int32_t> tokens, int64_t B, int64_t N, std::span<float> out) {
+  if (N > chunk_ || static_cast<int64_t>(tokens.size()) != B * N || static_cast<int64_t>(out.size()) != B * N)
+    throw ShapeError("[entropies] rows (" + std::to_string(B) + "," + std::to_string(N) + ") vs chunk " +
+                     std::to_string(chunk_) + ", " + std::to_string(tokens.size()) + " tokens, " +
+                     std::to_string(out.size()) + " outputs");
+  for (int64_t b = 0; b < B; b += batch_) {
+    const int64_t rows = std::min(batch_, B - b);
+    forward_rows(tokens.subspan(b * N, rows * N), rows, N, out.data() + b * N);
+  }
+}
+
 void EntropyComputer::run(bool flush, const std::function<void(std::span<const float>)>& emit) {
   size_t done = 0;
   while (true) {
@@ -24,13 +43,8 @@ void EntropyComputer::run(bool flush, const std::function<void(std::span<const f
       rows = 1;  // the last, shorter chunk
       T = left;
     }
-    graph_.reset();
-    const std::span<const int32_t> toks(pending_.data() + done, static_cast<size_t>(rows * T));
-    Var logits = model_.forward(graph_, toks, rows, T);
-    TensorView h = graph_.scratch(Shape{rows * T}, logits.dtype());
-    ops::row_entropy(logits.value.reshape(Shape{rows * T, logits.shape().last()}), h);
     out_.resize(rows * T);
-    for (int64_t i = 0; i < rows * T; ++i) out_[i] = static_cast<float>(h.at(i));
+    forward_rows({pending_.data() + done, static_cast<size_t>(rows * T)}, rows, T, out_.data());
     emit(out_);
     done += static_cast<size_t>(rows * T);
   }

@@ -26,6 +26,9 @@ class EntropyComputer {
   // tokens (N) -> entropies (N), nats, of the distribution predicting token i+1 at position i.
   std::vector<float> compute(std::span<const int32_t> tokens);
 
+  // tokens (B,N) with N <= chunk(): each row its own context, up to `batch` rows per pass -> out (B·N).
+  void compute_rows(std::span<const int32_t> tokens, int64_t B, int64_t N, std::span<float> out);
+
   // Streaming: feed tokens in any pieces; `emit` receives the entropies of completed chunks in order;
   // finish() flushes the rest. Memory stays O(batch × chunk).
   void push(std::span<const int32_t> tokens, const std::function<void(std::span<const float>)>& emit);
@@ -36,6 +39,8 @@ class EntropyComputer {
   const FlopCounter& flops() { return graph_.flops(); }
 
  private:
+  // tokens (rows,T) -> out (rows·T): one forward pass and the entropies of its logits.
+  void forward_rows(std::span<const int32_t> tokens, int64_t rows, int64_t T, float* out);
   // Runs the buffered tokens (whole chunks, plus a partial one if `flush`) and emits their entropies.
   void run(bool flush, const std::function<void(std::span<const float>)>& emit);
 

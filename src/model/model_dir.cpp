@@ -43,7 +43,7 @@ BltModel BltModel::create(const BltArgs& args, const patcher::PatcherArgs& patch
   return m;
 }
 
-BltModel BltModel::load(const std::string& dir, DType dtype, bool trainable) {
+BltConfig read_blt_config(const std::string& dir) {
   const fs::path d(dir);
   if (!fs::is_directory(d)) throw IoError(dir + ": not a model directory");
   const fs::path config = d / "config.json";
@@ -52,7 +52,13 @@ BltModel BltModel::load(const std::string& dir, DType dtype, bool trainable) {
   io::JsonFields f(cfg, config.string());
   const BltArgs args = parse_blt_args(f.object("args"), config.string() + ": args");
   f.finish();
-  BltModel m = create(args, resolve_patcher_args(dir, args), dtype, trainable);
+  return {args, resolve_patcher_args(dir, args)};
+}
+
+BltModel BltModel::load(const std::string& dir, DType dtype, bool trainable) {
+  const fs::path d(dir);
+  const BltConfig c = read_blt_config(dir);
+  BltModel m = create(c.args, c.patcher, dtype, trainable);
   const fs::path weights = d / "model.safetensors";
   if (!fs::exists(weights)) throw IoError(weights.string() + ": not found");
   nn::load_params(*m.params, io::SafetensorsFile::open(weights.string()));

@@ -35,6 +35,13 @@ struct BltModel {
   void save(const std::string& dir) const;
 };
 
+// A BLT directory's configuration without its weights: config.json's args and the patcher settings.
+struct BltConfig {
+  BltArgs args;
+  patcher::PatcherArgs patcher;
+};
+BltConfig read_blt_config(const std::string& dir);
+
 // The patcher settings that travel with a model: entropy_model/params.json's data.patcher_args, else
 // train_args.json's, else the BLT args' own patching fields.
 patcher::PatcherArgs resolve_patcher_args(const std::string& dir, const BltArgs& args);

@@ -8,28 +8,22 @@
 namespace blt::model {
 
 RowPatcher::RowPatcher(const patcher::PatcherArgs& args, const entropy::EntropyModel* entropy, int32_t eos_id)
-    : args_(args), entropy_(entropy), eos_id_(eos_id) {
+    : args_(args), eos_id_(eos_id) {
   if (args.patching_mode == patcher::PatchingMode::Entropy && !entropy)
     throw ConfigError("patching_mode entropy needs an entropy model");
   if (args.patching_mode == patcher::PatchingMode::Bpe)
     throw ConfigError("patching_mode bpe needs BPE-delimited input, which BLT training does not produce; "
                       "use entropy, space, static or byte");
+  if (entropy) ec_ = std::make_unique<entropy::EntropyComputer>(*entropy->model, entropy::EntropyOptions{8192, 8});
 }
 
 void RowPatcher::row_entropies(std::span<const int32_t> tokens, int64_t B, int64_t N, std::vector<float>& out) {
   out.resize(B * N);
-  // One chunk per row when it fits the entropy model, so rows never see each other.
-  if (!ec_ || ec_rows_ != N || ec_batch_ != B) {
-    ec_ = std::make_unique<entropy::EntropyComputer>(*entropy_->model, entropy::EntropyOptions{std::min<int64_t>(N, 8192), B});
-    ec_rows_ = N;
-    ec_batch_ = B;
-  }
   const double before = ec_->flops().total_forward();
-  if (ec_->chunk() == N) {
-    const auto h = ec_->compute(tokens);
-    std::copy(h.begin(), h.end(), out.begin());
+  if (N <= ec_->chunk()) {
+    ec_->compute_rows(tokens, B, N, out);  // each row its own context, rows batched
   } else {
-    for (int64_t b = 0; b < B; ++b) {
+    for (int64_t b = 0; b < B; ++b) {  // longer rows: chunked as calculate_entropies, row by row
       const auto h = ec_->compute(tokens.subspan(b * N, N));
       std::copy(h.begin(), h.end(), out.begin() + b * N);
     }

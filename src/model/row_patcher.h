@@ -36,10 +36,8 @@ class RowPatcher {
 
  private:
   patcher::PatcherArgs args_;
-  const entropy::EntropyModel* entropy_;
   int32_t eos_id_;
-  std::unique_ptr<entropy::EntropyComputer> ec_;
-  int64_t ec_rows_ = 0, ec_batch_ = 0;
+  std::unique_ptr<entropy::EntropyComputer> ec_;  // one for the patcher's life: its arena is reused
   double entropy_flops_ = 0;
   std::vector<float> h_;
   std::vector<std::vector<int32_t>> rows_;

@@ -42,7 +42,6 @@ class AdamW {
   // Moment arenas, same layout as reg.values() (checkpointing).
   const Tensor& m() const { return m_; }
   const Tensor& v() const { return v_; }
-  const AdamWConfig& config() const { return cfg_; }
 
  private:
   const nn::ParamRegistry& reg_;

@@ -76,7 +76,6 @@ class Trainer {
 
   const TrainState& state() const { return state_; }
   const TrainerConfig& config() const { return cfg_; }
-  Rng& rng() { return rng_; }
 
  private:
   void save();

@@ -70,6 +70,10 @@ TEST(EntropyOracle, ChunkingRestartsContext) {
     const auto part = single.compute(std::span(toks).subspan(c, std::min<int64_t>(30, 100 - c)));
     for (size_t i = 0; i < part.size(); ++i) EXPECT_NEAR(part[i], all[c + i], 1e-5) << "position " << c + i;
   }
+  // Rows (3 × 30), batched two at a time: each row is its own context.
+  std::vector<float> rows(90);
+  chunked.compute_rows(std::span(toks).first(90), 3, 30, rows);
+  for (size_t i = 0; i < rows.size(); ++i) EXPECT_NEAR(rows[i], all[i], 1e-5) << "position " << i;
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 #include <map>
 
 #include "entropy/entropy_model.h"
-#include "io/json_fields.h"
 #include "io/pth.h"
 #include "io/safetensors.h"
 #include "model/model_dir.h"
@@ -66,15 +65,10 @@ Command add_inspect(CLI::App& app) {
   return {cmd, [dir] {
     const fs::path d(*dir);
     if (fs::exists(d / "config.json")) {
-      const std::string cfg_path = (d / "config.json").string();
-      const nlohmann::json cfg = io::read_json_file(cfg_path);
-      io::JsonFields f(cfg, cfg_path);
-      const model::BltArgs args = model::parse_blt_args(f.object("args"), cfg_path + ": args");
-      f.finish();
-      const patcher::PatcherArgs pa = model::resolve_patcher_args(*dir, args);
-      auto m = model::BltModel::create(args, pa);
-      std::cout << "BLT " << *dir << "\n  config: " << model::to_json(args).dump() << "\n"
-                << "  patcher_args: " << patcher::to_json(pa).dump() << "\n  parameters:\n";
+      const model::BltConfig c = model::read_blt_config(*dir);
+      auto m = model::BltModel::create(c.args, c.patcher);
+      std::cout << "BLT " << *dir << "\n  config: " << model::to_json(c.args).dump() << "\n"
+                << "  patcher_args: " << patcher::to_json(c.patcher).dump() << "\n  parameters:\n";
       print_counts(*m.params, "    ");
       check_weights(*m.params, d);
       if (fs::is_directory(d / "entropy_model")) inspect_entropy(d / "entropy_model");

@@ -36,10 +36,12 @@ Command add_train(CLI::App& app) {
     patcher::PatcherArgs pa;
     std::optional<entropy::EntropyModel> ent;
     if (o->resume) {
-      const model::BltModel saved = model::BltModel::load(o->out);
+      // Configuration only: the weights come from the checkpoint.
+      const model::BltConfig saved = model::read_blt_config(o->out);
       args = saved.args;
       pa = saved.patcher;
-      if (saved.entropy) ent = entropy::EntropyModel::load((fs::path(o->out) / "entropy_model").string());
+      if (pa.patching_mode == patcher::PatchingMode::Entropy)
+        ent = entropy::EntropyModel::load((fs::path(o->out) / "entropy_model").string());
     } else {
       args = model::parse_blt_args(run.config["args"], o->config + ": args");
       if (!entropy_dir->empty()) ent = entropy::EntropyModel::load(*entropy_dir);
