@@ -7,7 +7,7 @@
 #include "bench/timing.h"
 #include "blas/gemm.h"
 #include "model/blt.h"
-#include "model/row_patcher.h"
+#include "patching/row_patcher.h"
 #include "ops/cross_entropy.h"
 #include "train/adamw.h"
 
@@ -77,10 +77,10 @@ nlohmann::json run_blt_bench(const BltBenchOptions& opt) {
   const std::vector<int32_t> x = words(B * N, rng);
   std::vector<int32_t> y(x.begin() + 1, x.end());
   y.push_back(2);
-  patcher::PatcherArgs pa;
-  pa.patching_mode = patcher::PatchingMode::Space;
-  model::RowPatcher patcher(pa, nullptr, args.eos_id);
-  model::PatchLayout layout;
+  patching::PatcherArgs pa;
+  pa.patching_mode = patching::PatchingMode::Space;
+  patching::RowPatcher patcher(pa, nullptr, args.eos_id);
+  patching::PatchLayout layout;
   patcher.layout(x, B, N, layout);
   int64_t patches = 0;
   for (int32_t l : layout.lengths) patches += l > 0;

@@ -4,7 +4,7 @@
 #include "bench/sgemm_peak.h"
 #include "bench/timing.h"
 #include "blas/gemm.h"
-#include "entropy/entropies.h"
+#include "lm/entropies.h"
 #include "ops/cross_entropy.h"
 #include "train/adamw.h"
 
@@ -17,15 +17,15 @@ struct Size {
 };
 
 nlohmann::json bench_size(const Size& s, const EntropyBenchOptions& opt) {
-  entropy::LMTransformerArgs a;
+  lm::LMTransformerArgs a;
   a.dim = s.dim;
   a.n_layers = s.layers;
   a.n_heads = s.dim / 64;
   a.max_seqlen = s.seq;
   a.sliding_window = 512;
-  a.attn_bias_type = entropy::AttnBias::LocalBlockCausal;
+  a.attn_bias_type = lm::AttnBias::LocalBlockCausal;
   nn::ParamRegistry reg;
-  entropy::LMTransformer model(a, reg);
+  lm::LMTransformer model(a, reg);
   reg.allocate();
   Rng rng(3);
   reg.initialize(rng);
@@ -35,7 +35,7 @@ nlohmann::json bench_size(const Size& s, const EntropyBenchOptions& opt) {
   for (int64_t i = 0; i < B * T; ++i) y[i] = i + 1 < B * T ? x[i + 1] : 2;
 
   // Inference: entropies of B chunks of T tokens per call.
-  entropy::EntropyComputer ec(model, {T, B});
+  lm::EntropyComputer ec(model, {T, B});
   const double inf_s = best_seconds([&] { ec.compute(x); }, opt.min_seconds);
 
   Graph probe;

@@ -5,12 +5,11 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config ccache
   libopenblas-openmp-dev     # CBLAS, OpenMP build (BLAS calls inside our parallel regions stay single-threaded)
   nlohmann-json3-dev         # JSON configs, safetensors headers
   libcli11-dev               # command line
   libgtest-dev libgmock-dev  # tests
-  libbenchmark-dev           # bench/
   libzstd-dev                # .zst corpora
   libsentencepiece-dev       # BPE-delimited patching and the BPE baseline
 )

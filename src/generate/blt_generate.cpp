@@ -4,14 +4,14 @@
 #include <vector>
 
 #include "generate/sample_loop.h"
-#include "model/row_patcher.h"
+#include "patching/row_patcher.h"
 
 namespace blt::gen {
 
-std::string generate_blt(const model::BltModel& m, std::string_view prompt, int64_t max_bytes, Sampler& sampler,
+std::string generate_blt(const modeldir::BltModel& m, std::string_view prompt, int64_t max_bytes, Sampler& sampler,
                          const std::function<void(unsigned char)>& on_byte) {
-  model::RowPatcher patcher(m.patcher, m.entropy ? &*m.entropy : nullptr, m.args.eos_id);
-  model::PatchLayout layout;
+  patching::RowPatcher patcher(m.patcher, m.entropy_lm(), m.args.eos_id);
+  patching::PatchLayout layout;
   Graph g;
   g.set_recording(false);
   std::vector<float> last(m.args.vocab_size);

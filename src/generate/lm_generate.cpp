@@ -7,7 +7,7 @@
 
 namespace blt::gen {
 
-std::string generate_lm(const entropy::LMTransformer& model, std::string_view prompt, int64_t max_bytes,
+std::string generate_lm(const lm::LMTransformer& model, std::string_view prompt, int64_t max_bytes,
                         Sampler& sampler, const std::function<void(unsigned char)>& on_byte) {
   Graph g;
   g.set_recording(false);

@@ -27,7 +27,7 @@ ByteLatentTransformer::ByteLatentTransformer(const BltArgs& args, nn::ParamRegis
                                        nn::Init::trunc_normal(std)));
 }
 
-Var ByteLatentTransformer::forward(Graph& g, std::span<const int32_t> tokens, const PatchLayout& layout) const {
+Var ByteLatentTransformer::forward(Graph& g, std::span<const int32_t> tokens, const patching::PatchLayout& layout) const {
   const int64_t B = layout.B, N = layout.N, P = layout.P, k = args_.k();
   if (static_cast<int64_t>(tokens.size()) != B * N) throw ShapeError("[blt] tokens do not match the patch layout");
   if (N > args_.max_encoder_seq_length)
@@ -51,11 +51,11 @@ Var ByteLatentTransformer::forward(Graph& g, std::span<const int32_t> tokens, co
   std::span<ops::KeyRange> enc_cross, dec_cross;
   if (args_.cross_attn_encoder) {
     enc_cross = arena_span<ops::KeyRange>(g, B * P * k);
-    encoder_cross_ranges(layout, k, args_.cross_attn_window_encoder, enc_cross);
+    patching::encoder_cross_ranges(layout, k, args_.cross_attn_window_encoder, enc_cross);
   }
   if (args_.cross_attn_decoder) {
     dec_cross = arena_span<ops::KeyRange>(g, B * N);
-    decoder_cross_ranges(layout, k, args_.cross_attn_window_decoder, dec_cross);
+    patching::decoder_cross_ranges(layout, k, args_.cross_attn_window_decoder, dec_cross);
   }
 
   LocalEncoder::Output enc;

@@ -20,7 +20,7 @@ class ByteLatentTransformer {
   ByteLatentTransformer(const BltArgs& args, nn::ParamRegistry& reg);
 
   // tokens (B,N) with their patch layout -> logits (B,N,V). `tokens` and `layout` must outlive backward.
-  Var forward(Graph& g, std::span<const int32_t> tokens, const PatchLayout& layout) const;
+  Var forward(Graph& g, std::span<const int32_t> tokens, const patching::PatchLayout& layout) const;
 
   const BltArgs& args() const { return args_; }
 

@@ -24,7 +24,7 @@ LocalDecoder::LocalDecoder(const BltArgs& a, nn::ParamRegistry& reg)
       output_(reg, "local_decoder.output", a.dim_local_decoder, a.vocab_size,
               nn::Init::trunc_normal(1.0 / std::sqrt(static_cast<double>(a.dim_local_decoder)))) {}
 
-Var LocalDecoder::operator()(Graph& g, const Var& embeds, const Var& h_global, const PatchLayout& layout,
+Var LocalDecoder::operator()(Graph& g, const Var& embeds, const Var& h_global, const patching::PatchLayout& layout,
                              const LocalContext& ctx) const {
   const int64_t B = layout.B, N = layout.N, P = layout.P, D = stack_.dim();
   Var patch_embeds = h_global;

@@ -7,7 +7,7 @@
 #pragma once
 
 #include "model/local_stack.h"
-#include "model/patch_layout.h"
+#include "patching/patch_layout.h"
 #include "nn/rms_norm.h"
 
 namespace blt::model {
@@ -17,7 +17,7 @@ class LocalDecoder {
   LocalDecoder(const BltArgs& a, nn::ParamRegistry& reg);
 
   // embeds (B,N,D), h_global (B,P,dim_global) -> logits (B,N,V)
-  Var operator()(Graph& g, const Var& embeds, const Var& h_global, const PatchLayout& layout,
+  Var operator()(Graph& g, const Var& embeds, const Var& h_global, const patching::PatchLayout& layout,
                  const LocalContext& ctx) const;
 
   const LocalStack& stack() const { return stack_; }

@@ -25,7 +25,7 @@ LocalEncoder::LocalEncoder(const BltArgs& a, nn::ParamRegistry& reg)
                                 nn::Init::trunc_normal(1.0 / std::sqrt(static_cast<double>(a.dim_local_encoder))));
 }
 
-LocalEncoder::Output LocalEncoder::operator()(Graph& g, const Var& embeds, const PatchLayout& layout,
+LocalEncoder::Output LocalEncoder::operator()(Graph& g, const Var& embeds, const patching::PatchLayout& layout,
                                              const LocalContext& ctx) const {
   const int64_t B = layout.B, P = layout.P, D = stack_.dim(), n = static_cast<int64_t>(stack_.layers().size());
   Output out;

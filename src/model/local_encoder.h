@@ -6,7 +6,7 @@
 #pragma once
 
 #include "model/local_stack.h"
-#include "model/patch_layout.h"
+#include "patching/patch_layout.h"
 
 namespace blt::model {
 
@@ -19,7 +19,7 @@ class LocalEncoder {
     Var patch_embeds;  // (B,P·k,D) with cross attention, else undefined
   };
   // embeds (B,N,D) -> Output; segment offsets from `layout`, ranges in `ctx`.
-  Output operator()(Graph& g, const Var& embeds, const PatchLayout& layout, const LocalContext& ctx) const;
+  Output operator()(Graph& g, const Var& embeds, const patching::PatchLayout& layout, const LocalContext& ctx) const;
 
   Var tok_embeddings() const { return reg_->var(tok_embeddings_); }
   const LocalStack& stack() const { return stack_; }

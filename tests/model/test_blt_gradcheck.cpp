@@ -44,7 +44,7 @@ void check(bool cross) {
   const std::vector<int32_t> x = {1, 40, 41, 42, 2, 1, 50, 51, 52, 1, 60, 61, 62, 63, 64, 65, 66, 67};
   const std::vector<int32_t> y = {40, 41, 42, 2, 1, 50, 51, 52, 53, 60, 61, 62, 63, 64, 65, 66, 67, 68};
   const std::vector<int32_t> lengths = {1, 3, 2, 3, 1, 1, 4, 5, 0, 0};
-  const model::PatchLayout layout = model::make_patch_layout(x, lengths, 2, 9, 5, args.eos_id);
+  const patching::PatchLayout layout = patching::make_patch_layout(x, lengths, 2, 9, 5, args.eos_id);
   GradCheckOptions opt;
   opt.max_elements = 4;
   gradcheck_params(cross ? "blt cross" : "blt pooling", reg, [&](Graph& g) {

@@ -46,7 +46,7 @@ void check_fixture(const std::string& name) {
   const auto dir = fixture("oracle/" + name);
   if (!std::filesystem::exists(dir)) GTEST_SKIP() << "reference fixture not found: " << dir.string();
   Fixture f = load(name);
-  const model::PatchLayout layout = model::make_patch_layout(f.tokens, f.lengths, 1, f.N, f.P, f.args.eos_id);
+  const patching::PatchLayout layout = patching::make_patch_layout(f.tokens, f.lengths, 1, f.N, f.P, f.args.eos_id);
 
   // Integer intermediates.
   EXPECT_EQ(widen(layout.patch_ids), f.expected.read_ints("patch_ids"));

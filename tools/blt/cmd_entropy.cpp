@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "data/tokenizer.h"
-#include "entropy/entropies.h"
-#include "entropy/entropy_model.h"
+#include "lm/entropies.h"
+#include "modeldir/entropy_model.h"
 #include "io/atomic_file.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/progress.h"
@@ -68,8 +68,8 @@ Command add_entropy(CLI::App& app) {
   return {cmd, [o] {
     if (o->out.empty() && o->format == "f32" && ::isatty(1))
       throw ConfigError("refusing to write binary float32 to a terminal: pass -o FILE or --format jsonl");
-    const entropy::EntropyModel m = entropy::EntropyModel::load(o->model);
-    entropy::EntropyComputer ec(*m.model, {o->chunk, o->batch});
+    const modeldir::EntropyModel m = modeldir::EntropyModel::load(o->model);
+    lm::EntropyComputer ec(*m.model, {o->chunk, o->batch});
     std::ifstream in(o->file, std::ios::binary);
     if (!in) throw IoError(o->file + ": cannot open for reading");
     const double total = static_cast<double>(fs::file_size(o->file)) + 1 + o->eos;

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "data/documents.h"
-#include "model/evaluate.h"
-#include "model/flops.h"
+#include "eval/evaluate.h"
+#include "eval/flops.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/progress.h"
 
@@ -31,18 +31,18 @@ Command add_eval(CLI::App& app) {
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->add_option("--max-bytes", o->max_bytes, "Evaluate at most this many bytes (0: all)")->capture_default_str();
   return {cmd, [o] {
-    const model::BltModel m = model::BltModel::load(o->model);
+    const modeldir::BltModel m = modeldir::BltModel::load(o->model);
     const data::Corpus corpus = data::load_corpus(o->files);
     data::EvalWindows windows(corpus, m.args.max_encoder_seq_length);
-    model::RowPatcher patcher(m.patcher, m.entropy ? &*m.entropy : nullptr, m.args.eos_id);
+    patching::RowPatcher patcher(m.patcher, m.entropy_lm(), m.args.eos_id);
     ByteProgress line("eval");
-    const auto r = model::evaluate(m, patcher, windows, o->max_bytes, [&](int64_t done, int64_t total) {
+    const auto r = eval::evaluate(m, patcher, windows, o->max_bytes, [&](int64_t done, int64_t total) {
       line.update(static_cast<double>(done), static_cast<double>(total));
     });
     line.finish();
-    std::optional<entropy::LMTransformerArgs> ent;
+    std::optional<lm::LMTransformerArgs> ent;
     if (m.entropy) ent = m.entropy->args;
-    const auto analytic = model::blt_flops(m.args, r.mean_patch_size, m.args.max_encoder_seq_length, ent);
+    const auto analytic = eval::blt_flops(m.args, r.mean_patch_size, m.args.max_encoder_seq_length, ent);
     nlohmann::json j = {{"bpb", r.bpb},
                         {"n_positions", r.n_positions},
                         {"n_patches", r.n_patches},

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "data/tokenizer.h"
-#include "entropy/entropy_model.h"
+#include "modeldir/entropy_model.h"
 #include <filesystem>
 
 #include "generate/blt_generate.h"
@@ -46,10 +46,10 @@ Command add_generate(CLI::App& app) {
       }
     };
     if (std::filesystem::exists(std::filesystem::path(o->model) / "config.json")) {
-      const model::BltModel m = model::BltModel::load(o->model);
+      const modeldir::BltModel m = modeldir::BltModel::load(o->model);
       gen::generate_blt(m, prompt, o->max_bytes, sampler, show);
     } else {
-      const entropy::EntropyModel m = entropy::EntropyModel::load(o->model);
+      const modeldir::EntropyModel m = modeldir::EntropyModel::load(o->model);
       gen::generate_lm(*m.model, prompt, o->max_bytes, sampler, show);
     }
     std::cout << data::printable(pending) << "\n";

@@ -6,11 +6,9 @@
 #include <iostream>
 #include <map>
 
-#include "entropy/entropy_model.h"
-#include "io/pth.h"
-#include "io/safetensors.h"
-#include "model/model_dir.h"
-#include "nn/param_io.h"
+#include "modeldir/entropy_model.h"
+#include "modeldir/blt_model.h"
+#include "modeldir/weights.h"
 #include "tools/blt/commands.h"
 
 namespace blt::cli {
@@ -30,27 +28,18 @@ void print_counts(const nn::ParamRegistry& reg, const std::string& indent) {
   std::cout << indent << std::left << std::setw(30) << "total" << total << "\n";
 }
 
-// Checks the weights of a registry against `dir`'s model.safetensors (or consolidated.pth).
+// Checks the weights of a registry against `dir`'s weight file.
 void check_weights(const nn::ParamRegistry& reg, const fs::path& dir) {
-  if (fs::exists(dir / "model.safetensors")) {
-    const auto f = io::SafetensorsFile::open((dir / "model.safetensors").string());
-    nn::check_params(reg, f);
-    std::cout << "  weights: " << (dir / "model.safetensors").string() << ": all " << reg.params().size()
-              << " tensors match the configuration\n";
-  } else if (fs::exists(dir / "consolidated.pth")) {
-    const std::string pth = (dir / "consolidated.pth").string();
-    nn::load_params(reg, io::read_pth_state_dict(pth), pth);
-    std::cout << "  weights: " << pth << ": all " << reg.params().size() << " tensors match the configuration\n";
-  } else {
-    throw IoError(dir.string() + ": no weights (model.safetensors or consolidated.pth)");
-  }
+  const modeldir::WeightFile w = modeldir::find_weights(dir.string());
+  modeldir::check_weights(reg, w);
+  std::cout << "  weights: " << w.path << ": all " << reg.params().size() << " tensors match the configuration\n";
 }
 
 void inspect_entropy(const fs::path& dir) {
-  const auto c = entropy::read_entropy_config((dir / "params.json").string());
-  auto m = entropy::EntropyModel::create(c.args, c.patcher);
-  std::cout << "entropy model " << dir.string() << "\n  config: " << entropy::to_json(c.args).dump() << "\n"
-            << "  patcher_args: " << patcher::to_json(c.patcher).dump() << "\n  parameters:\n";
+  const auto c = modeldir::read_entropy_config((dir / "params.json").string());
+  auto m = modeldir::EntropyModel::create(c.args, c.patcher);
+  std::cout << "entropy model " << dir.string() << "\n  config: " << lm::to_json(c.args).dump() << "\n"
+            << "  patcher_args: " << patching::to_json(c.patcher).dump() << "\n  parameters:\n";
   print_counts(*m.params, "    ");
   check_weights(*m.params, dir);
 }
@@ -65,10 +54,10 @@ Command add_inspect(CLI::App& app) {
   return {cmd, [dir] {
     const fs::path d(*dir);
     if (fs::exists(d / "config.json")) {
-      const model::BltConfig c = model::read_blt_config(*dir);
-      auto m = model::BltModel::create(c.args, c.patcher);
+      const modeldir::BltConfig c = modeldir::read_blt_config(*dir);
+      auto m = modeldir::BltModel::create(c.args, c.patcher);
       std::cout << "BLT " << *dir << "\n  config: " << model::to_json(c.args).dump() << "\n"
-                << "  patcher_args: " << patcher::to_json(c.patcher).dump() << "\n  parameters:\n";
+                << "  patcher_args: " << patching::to_json(c.patcher).dump() << "\n  parameters:\n";
       print_counts(*m.params, "    ");
       check_weights(*m.params, d);
       if (fs::is_directory(d / "entropy_model")) inspect_entropy(d / "entropy_model");

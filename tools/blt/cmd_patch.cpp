@@ -17,16 +17,16 @@
 
 #include "core/error.h"
 #include "data/tokenizer.h"
-#include "entropy/entropies.h"
-#include "entropy/entropy_model.h"
+#include "lm/entropies.h"
+#include "modeldir/entropy_model.h"
 #include "io/atomic_file.h"
 #include "io/file.h"
 #include "io/json_fields.h"
-#include "patcher/calibrate.h"
-#include "patcher/entropy_file.h"
-#include "patcher/patcher.h"
-#include "patcher/stats.h"
-#include "patcher/svg_plot.h"
+#include "patching/calibrate.h"
+#include "patching/entropy_file.h"
+#include "patching/patcher.h"
+#include "patching/stats.h"
+#include "patching/svg_plot.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/patch_options.h"
 #include "tools/blt/patch_view.h"
@@ -57,9 +57,9 @@ struct Sequence {
   std::string description;  // e.g. "[BOS] + 79 bytes of a.txt + [EOS]"
 };
 
-Sequence read_sequence(const PatchOpts& o, const patcher::PatcherArgs& args) {
+Sequence read_sequence(const PatchOpts& o, const patching::PatcherArgs& args) {
   Sequence seq;
-  const bool bpe = args.patching_mode == patcher::PatchingMode::Bpe;
+  const bool bpe = args.patching_mode == patching::PatchingMode::Bpe;
   if (!o.bpe_model.empty() && !bpe) throw ConfigError("--bpe-model applies to --mode bpe only");
   const std::string text = io::read_file(o.file);
   if (text.empty()) throw FormatError(o.file + ": empty file: nothing to patch");
@@ -105,12 +105,12 @@ bool use_color(const std::string& when) {
 
 // Everything `blt patch` computed, before any of it is written.
 struct Patched {
-  patcher::PatcherArgs args;
+  patching::PatcherArgs args;
   Sequence seq;
   std::vector<float> entropies;  // (n_positions) or empty
   std::vector<int32_t> lengths;
-  patcher::PatchStats stats;
-  std::optional<patcher::Calibration> cal;
+  patching::PatchStats stats;
+  std::optional<patching::Calibration> cal;
   bool include_next_token = false;
 
   bool entropy_mode() const { return is_entropy_mode(args); }
@@ -126,13 +126,13 @@ Patched patch_input(const PatchOpts& o, bool color) {
     throw ConfigError("--target-patch-size must be a positive number of bytes, got " + fmt(*o.target));
 
   // Patcher settings: the model's patcher_args (the reference defaults without a model), then the flags.
-  patcher::PatcherArgs base;
+  patching::PatcherArgs base;
   if (!o.model.empty()) {
     const fs::path params = fs::path(o.model) / "params.json";
     if (!fs::is_directory(o.model)) throw IoError(o.model + ": not a model directory");
     if (!fs::exists(params))
       throw IoError(params.string() + ": not found (an entropy model directory holds params.json)");
-    base = entropy::read_entropy_config(params.string()).patcher;
+    base = modeldir::read_entropy_config(params.string()).patcher;
   }
   Patched p;
   p.args = resolve_patcher_args(base, o.flags);
@@ -151,7 +151,7 @@ Patched patch_input(const PatchOpts& o, bool color) {
 
   // Entropies: given, or from the model when something needs them.
   if (have_entropies) {
-    p.entropies = patcher::read_entropy_file(o.entropies);
+    p.entropies = patching::read_entropy_file(o.entropies);
     const auto n = static_cast<int64_t>(p.entropies.size());
     if (!have_file) {
       p.seq.n_positions = n;
@@ -164,8 +164,8 @@ Patched patch_input(const PatchOpts& o, bool color) {
           (!o.eos && n == p.seq.n_positions + 1 ? " (pass --eos if the entropies include the EOS)" : ""));
     }
   } else if (!o.model.empty() && (entropy_mode || !o.svg.empty() || color)) {
-    const entropy::EntropyModel m = entropy::EntropyModel::load(o.model);
-    entropy::EntropyComputer ec(*m.model, {});
+    const modeldir::EntropyModel m = modeldir::EntropyModel::load(o.model);
+    lm::EntropyComputer ec(*m.model, {});
     p.entropies = ec.compute(p.seq.tokens);
   } else if (entropy_mode) {
     throw ConfigError(
@@ -175,7 +175,7 @@ Patched patch_input(const PatchOpts& o, bool color) {
 
   if (o.target) {
     const std::vector<std::vector<float>> sample = {p.entropies};
-    p.cal = patcher::calibrate_threshold(p.args, sample, *o.target, o.include_next_token);
+    p.cal = patching::calibrate_threshold(p.args, sample, *o.target, o.include_next_token);
     p.args.threshold = p.cal->threshold;
   }
 
@@ -184,8 +184,8 @@ Patched patch_input(const PatchOpts& o, bool color) {
                                     data::kBosId);
   const std::span<const int32_t> tokens =
       p.seq.tokens.empty() ? std::span<const int32_t>(filler) : p.seq.tokens;
-  p.lengths = patcher::patch_lengths(p.args, tokens, p.entropies, o.include_next_token);
-  p.stats = patcher::patch_stats(p.lengths);
+  p.lengths = patching::patch_lengths(p.args, tokens, p.entropies, o.include_next_token);
+  p.stats = patching::patch_stats(p.lengths);
   return p;
 }
 
@@ -201,7 +201,7 @@ std::string jsonl_report(const Patched& p) {
       {"include_next_token", p.include_next_token}};
   if (p.entropy_mode() && p.args.threshold_add) j["threshold_add"] = *p.args.threshold_add;
   if (p.args.max_patch_length) j["max_patch_length"] = *p.args.max_patch_length;
-  if (p.args.patching_mode == patcher::PatchingMode::Static) j["patch_size"] = p.args.static_patch_size();
+  if (p.args.patching_mode == patching::PatchingMode::Static) j["patch_size"] = p.args.static_patch_size();
   if (p.cal)
     j["calibration"] = {{"target_mean", p.cal->target_mean},
                         {"achieved_mean", p.cal->achieved_mean},
@@ -212,11 +212,11 @@ std::string jsonl_report(const Patched& p) {
 
 // The settings, the statistics, then the patches (or their lengths when there is no text).
 std::string text_report(const Patched& p, bool color) {
-  const patcher::PatcherArgs& a = p.args;
+  const patching::PatcherArgs& a = p.args;
   std::string out = "mode " + mode_name(a);
   if (p.entropy_mode()) out += "  threshold " + fmt(a.threshold, "%.9g");
   if (p.entropy_mode() && a.threshold_add) out += "  threshold_add " + fmt(*a.threshold_add, "%.9g");
-  if (a.patching_mode == patcher::PatchingMode::Static)
+  if (a.patching_mode == patching::PatchingMode::Static)
     out += "  patch_size " + std::to_string(a.static_patch_size());
   out += "  max_patch_length " +
          (a.max_patch_length ? std::to_string(*a.max_patch_length) : std::string("none"));
@@ -226,7 +226,7 @@ std::string text_report(const Patched& p, bool color) {
     out += "calibrated threshold " + fmt(p.cal->threshold, "%.9g") + " for a target mean of " +
            fmt(p.cal->target_mean) + ": achieved " + fmt(p.cal->achieved_mean, "%.4f") +
            (p.cal->clamped ? " (the target is out of reach; this is the nearest end)" : "") + "\n";
-  out += patcher::format_patch_stats(p.stats) + "\n";
+  out += patching::format_patch_stats(p.stats) + "\n";
   if (p.seq.tokens.empty()) return out + "lengths " + format_lengths(p.lengths) + "\n";
   PatchViewOptions view;
   view.color = color && !p.entropies.empty();
@@ -242,7 +242,7 @@ std::string svg_report(const Patched& p) {
   if (p.seq.n_positions > 2000)
     io::warn("--svg: " + std::to_string(p.seq.n_positions) +
              " positions make a very wide figure (14 px each); it reads best for a few hundred bytes");
-  return patcher::patch_svg(svg_bytes(p.seq), h, p.lengths, static_cast<float>(p.level()));
+  return patching::patch_svg(svg_bytes(p.seq), h, p.lengths, static_cast<float>(p.level()));
 }
 
 void run_patch(const PatchOpts& o) {

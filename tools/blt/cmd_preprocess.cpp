@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "data/documents.h"
-#include "entropy/entropy_cache.h"
+#include "pipeline/entropy_cache.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/progress.h"
 
@@ -27,15 +27,15 @@ Command add_preprocess(CLI::App& app) {
   cmd->add_option("--chunk", o->chunk, "Tokens per chunk (clamped to the model's max_seqlen)")->capture_default_str();
   cmd->add_option("--batch", o->batch, "Chunks per forward pass")->capture_default_str();
   return {cmd, [o] {
-    const entropy::EntropyModel m = entropy::EntropyModel::load(o->model);
+    const modeldir::EntropyModel m = modeldir::EntropyModel::load(o->model);
     const data::Corpus corpus = data::load_corpus(o->data);
     const int64_t chunk = std::min(o->chunk, m.args.max_seqlen);
     ByteProgress line("preprocess");
-    const auto cache = entropy::compute_entropy_cache(corpus, m, chunk, o->batch, [&](int64_t done, int64_t total) {
+    const auto cache = pipeline::compute_entropy_cache(corpus, m, chunk, o->batch, [&](int64_t done, int64_t total) {
       line.update(static_cast<double>(done), static_cast<double>(total));
     });
     line.finish();
-    entropy::write_entropy_cache(o->out, cache, corpus, chunk);
+    pipeline::write_entropy_cache(o->out, cache, corpus, chunk);
     std::cerr << "cached " << cache.values.size() << " entropies of " << corpus.size() << " documents in " << o->out
               << " (key " << cache.key << ")\n";
   }};

@@ -5,9 +5,9 @@
 #include <iostream>
 
 #include "data/documents.h"
-#include "entropy/entropy_cache.h"
-#include "model/blt_task.h"
-#include "model/flops.h"
+#include "pipeline/entropy_cache.h"
+#include "pipeline/blt_task.h"
+#include "eval/flops.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/train_options.h"
 
@@ -33,26 +33,23 @@ Command add_train(CLI::App& app) {
   return {cmd, [o, entropy_dir, cache_dir] {
     RunConfig run = prepare_run(*o, "args");
     model::BltArgs args;
-    patcher::PatcherArgs pa;
-    std::optional<entropy::EntropyModel> ent;
+    patching::PatcherArgs pa;
+    std::optional<modeldir::EntropyModel> ent;
     if (o->resume) {
       // Configuration only: the weights come from the checkpoint.
-      const model::BltConfig saved = model::read_blt_config(o->out);
+      const modeldir::BltConfig saved = modeldir::read_blt_config(o->out);
       args = saved.args;
       pa = saved.patcher;
-      if (pa.patching_mode == patcher::PatchingMode::Entropy)
-        ent = entropy::EntropyModel::load((fs::path(o->out) / "entropy_model").string());
+      if (pa.patching_mode == patching::PatchingMode::Entropy)
+        ent = modeldir::EntropyModel::load((fs::path(o->out) / "entropy_model").string());
     } else {
       args = model::parse_blt_args(run.config["args"], o->config + ": args");
-      if (!entropy_dir->empty()) ent = entropy::EntropyModel::load(*entropy_dir);
-      if (run.config.contains("data") && run.config["data"].contains("patcher_args"))
-        pa = patcher::parse_patcher_args(run.config["data"]["patcher_args"], o->config + ": data.patcher_args");
-      else
-        pa = ent ? ent->patcher : model::patcher_from_args(args);
-      if (pa.patching_mode == patcher::PatchingMode::Entropy && !ent)
+      if (!entropy_dir->empty()) ent = modeldir::EntropyModel::load(*entropy_dir);
+      pa = modeldir::resolve_patcher_args({{run.config, o->config}}, ent ? ent->patcher : modeldir::patcher_from_args(args));
+      if (pa.patching_mode == patching::PatchingMode::Entropy && !ent)
         throw ConfigError("entropy patching needs --entropy-model (or set data.patcher_args.patching_mode to "
                           "space, static or byte)");
-      if (pa.patching_mode != patcher::PatchingMode::Entropy) ent.reset();
+      if (pa.patching_mode != patching::PatchingMode::Entropy) ent.reset();
       if (run.trainer.seq_len == 0) run.trainer.seq_len = args.max_encoder_seq_length;
       if (run.trainer.seq_len > args.max_encoder_seq_length)
         throw ConfigError("seq_len " + std::to_string(run.trainer.seq_len) + " exceeds max_encoder_seq_length " +
@@ -61,25 +58,25 @@ Command add_train(CLI::App& app) {
     const data::Corpus corpus = data::load_corpus(o->data);
     std::unique_ptr<data::Corpus> valid;
     if (!o->valid.empty()) valid = std::make_unique<data::Corpus>(data::load_corpus(o->valid));
-    model::BltModel m = model::BltModel::create(args, pa, DType::F32, true);
+    modeldir::BltModel m = modeldir::BltModel::create(args, pa, DType::F32, true);
     m.entropy = std::move(ent);
     Rng init(run.trainer.seed);
     m.params->initialize(init);
-    std::cerr << "BLT: " << m.params->numel() << " parameters, patching " << patcher::to_string(pa.patching_mode)
+    std::cerr << "BLT: " << m.params->numel() << " parameters, patching " << patching::to_string(pa.patching_mode)
               << "; " << corpus.size() << " documents, " << corpus.bytes.size() << " bytes\n";
     if (!o->resume) {  // only now that data and model are known to be good
       save_run(o->out, run.trainer, *o);
       m.save(o->out);
     }
     data::SequenceStream stream(corpus, run.trainer.seq_len, run.trainer.seed);
-    entropy::EntropyCache cache;
+    pipeline::EntropyCache cache;
     if (!cache_dir->empty()) {
       if (!m.entropy) throw ConfigError("--entropy-cache needs entropy patching (the model patches by " +
-                                        patcher::to_string(pa.patching_mode) + ")");
-      cache = entropy::read_entropy_cache(*cache_dir, corpus, *m.entropy);
+                                        patching::to_string(pa.patching_mode) + ")");
+      cache = pipeline::read_entropy_cache(*cache_dir, corpus, *m.entropy);
       stream.attach_side(cache.values);
     }
-    model::BltTask task(m, valid.get(), o->valid_bytes);
+    pipeline::BltTask task(m, valid.get(), o->valid_bytes);
     train::Trainer trainer(run.trainer, task, stream, o->out);
     run_training(trainer, *o, "train");
     if (const auto& ev = task.last_validation())

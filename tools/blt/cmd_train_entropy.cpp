@@ -4,7 +4,8 @@
 #include <iostream>
 
 #include "data/documents.h"
-#include "entropy/entropy_task.h"
+#include "modeldir/patcher_settings.h"
+#include "pipeline/entropy_task.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/train_options.h"
 
@@ -22,13 +23,12 @@ Command add_train_entropy(CLI::App& app) {
   add_train_options(*cmd, *o);
   return {cmd, [o] {
     RunConfig run = prepare_run(*o, "entropy_model");
-    entropy::EntropyModelConfig mc;
+    modeldir::EntropyModelConfig mc;
     if (o->resume) {
-      mc = entropy::read_entropy_config((fs::path(o->out) / "params.json").string());
+      mc = modeldir::read_entropy_config((fs::path(o->out) / "params.json").string());
     } else {
-      mc.args = entropy::parse_lm_args(run.config["entropy_model"], o->config + ": entropy_model");
-      if (run.config.contains("data") && run.config["data"].contains("patcher_args"))
-        mc.patcher = patcher::parse_patcher_args(run.config["data"]["patcher_args"], o->config + ": data.patcher_args");
+      mc.args = lm::parse_lm_args(run.config["entropy_model"], o->config + ": entropy_model");
+      mc.patcher = modeldir::resolve_patcher_args({{run.config, o->config}}, mc.patcher);
       if (run.trainer.seq_len == 0) run.trainer.seq_len = mc.args.max_seqlen;
       if (run.trainer.seq_len > mc.args.max_seqlen)
         throw ConfigError("seq_len " + std::to_string(run.trainer.seq_len) + " exceeds the model's max_seqlen " +
@@ -37,7 +37,7 @@ Command add_train_entropy(CLI::App& app) {
     const data::Corpus corpus = data::load_corpus(o->data);
     std::unique_ptr<data::Corpus> valid;
     if (!o->valid.empty()) valid = std::make_unique<data::Corpus>(data::load_corpus(o->valid));
-    entropy::EntropyModel model = entropy::EntropyModel::create(mc.args, mc.patcher, DType::F32, true);
+    modeldir::EntropyModel model = modeldir::EntropyModel::create(mc.args, mc.patcher, DType::F32, true);
     Rng init(run.trainer.seed);
     model.params->initialize(init);
     std::cerr << "entropy model: " << model.params->numel() << " parameters; " << corpus.size() << " documents, "
@@ -47,7 +47,7 @@ Command add_train_entropy(CLI::App& app) {
       model.save(o->out);
     }
     data::SequenceStream stream(corpus, run.trainer.seq_len, run.trainer.seed);
-    entropy::EntropyTask task(model, valid.get(), o->valid_bytes);
+    pipeline::EntropyTask task(model, valid.get(), o->valid_bytes);
     train::Trainer trainer(run.trainer, task, stream, o->out);
     run_training(trainer, *o, "train-entropy");
   }};

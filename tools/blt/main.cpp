@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads, "Threads for OpenMP and BLAS (default: all cores)")->check(CLI::NonNegativeNumber);
 
-  const std::vector<blt::cli::Command> commands = {
+  std::vector<blt::cli::Command> commands = {
       blt::cli::add_train_entropy(app),
       blt::cli::add_entropy(app),
       blt::cli::add_generate(app),
@@ -26,8 +26,10 @@ int main(int argc, char** argv) {
       blt::cli::add_eval(app),
       blt::cli::add_inspect(app),
       blt::cli::add_preprocess(app),
-      blt::cli::add_bench(app),
   };
+#ifdef BLT_WITH_BENCH
+  commands.push_back(blt::cli::add_bench(app));
+#endif
 
   try {
     app.parse(argc, argv);

@@ -16,22 +16,22 @@ std::string format_number(double v) {
 }
 }  // namespace
 
-bool is_entropy_mode(const patcher::PatcherArgs& args) {
-  return args.patching_mode == patcher::PatchingMode::Entropy;
+bool is_entropy_mode(const patching::PatcherArgs& args) {
+  return args.patching_mode == patching::PatchingMode::Entropy;
 }
 
-std::string mode_name(const patcher::PatcherArgs& args) {
+std::string mode_name(const patching::PatcherArgs& args) {
   if (is_entropy_mode(args) && args.monotonicity) return "monotonic";
-  return patcher::to_string(args.patching_mode);
+  return patching::to_string(args.patching_mode);
 }
 
-patcher::PatcherArgs resolve_patcher_args(patcher::PatcherArgs a, const PatchFlags& f) {
+patching::PatcherArgs resolve_patcher_args(patching::PatcherArgs a, const PatchFlags& f) {
   if (f.mode == "monotonic") {
-    a.patching_mode = patcher::PatchingMode::Entropy;
+    a.patching_mode = patching::PatchingMode::Entropy;
     a.monotonicity = true;
   } else if (!f.mode.empty()) {
     try {
-      a.patching_mode = patcher::parse_patching_mode(f.mode);
+      a.patching_mode = patching::parse_patching_mode(f.mode);
     } catch (const ConfigError&) {
       throw ConfigError("--mode: unknown mode '" + f.mode +
                         "' (expected entropy, monotonic, static, space, byte or bpe)");
@@ -66,12 +66,12 @@ patcher::PatcherArgs resolve_patcher_args(patcher::PatcherArgs a, const PatchFla
     a.max_patch_length = *f.max_patch_length == 0 ? std::nullopt : f.max_patch_length;
   }
   if (f.patch_size) {
-    if (a.patching_mode != patcher::PatchingMode::Static)
+    if (a.patching_mode != patching::PatchingMode::Static)
       throw ConfigError("--patch-size applies to --mode static, not --mode " + mode);
     if (*f.patch_size < 1)
       throw ConfigError("--patch-size must be at least 1, got " + std::to_string(*f.patch_size));
     a.patch_size = static_cast<double>(*f.patch_size);
-  } else if (a.patching_mode == patcher::PatchingMode::Static && a.patch_size != std::floor(a.patch_size)) {
+  } else if (a.patching_mode == patching::PatchingMode::Static && a.patch_size != std::floor(a.patch_size)) {
     a.patch_size = static_cast<double>(kDefaultStaticPatchSize);  // the reference default 4.5 cannot work
   }
   a.validate("patcher args (model and flags)");

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "patcher/patcher_args.h"
+#include "patching/patcher_args.h"
 
 namespace blt::cli {
 
@@ -27,10 +27,10 @@ inline constexpr int64_t kDefaultStaticPatchSize = 4;
 // base (the model's patcher_args, or PatcherArgs{}) + flags -> validated settings. ConfigError naming the
 // flag for a NaN or negative threshold, a flag that does not apply to the mode, or --threshold-add with
 // the monotonic rule (which takes precedence in the reference).
-patcher::PatcherArgs resolve_patcher_args(patcher::PatcherArgs base, const PatchFlags& flags);
+patching::PatcherArgs resolve_patcher_args(patching::PatcherArgs base, const PatchFlags& flags);
 
 // The mode as `--mode` spells it: "monotonic" for entropy mode with monotonicity.
-std::string mode_name(const patcher::PatcherArgs& args);
-bool is_entropy_mode(const patcher::PatcherArgs& args);
+std::string mode_name(const patching::PatcherArgs& args);
+bool is_entropy_mode(const patching::PatcherArgs& args);
 
 }  // namespace blt::cli

@@ -1,0 +1,68 @@
+// Loading and saving BLT model directories.
+#include "modeldir/blt_model.h"
+
+#include <filesystem>
+
+#include "io/atomic_file.h"
+#include "io/json_fields.h"
+#include "io/safetensors.h"
+#include "nn/param_io.h"
+
+namespace blt::modeldir {
+
+namespace fs = std::filesystem;
+
+BltModel BltModel::create(const model::BltArgs& args, const patching::PatcherArgs& patcher, DType dtype, bool trainable) {
+  BltModel m;
+  m.args = args;
+  m.patcher = patcher;
+  m.params = std::make_unique<nn::ParamRegistry>(dtype, trainable);
+  m.model = std::make_unique<model::ByteLatentTransformer>(m.args, *m.params);
+  m.params->allocate();
+  return m;
+}
+
+BltConfig read_blt_config(const std::string& dir) {
+  const fs::path d(dir);
+  if (!fs::is_directory(d)) throw IoError(dir + ": not a model directory");
+  const fs::path config = d / "config.json";
+  if (!fs::exists(config)) throw IoError(config.string() + ": not found (a BLT model directory holds config.json)");
+  const nlohmann::json cfg = io::read_json_file(config.string());
+  io::JsonFields f(cfg, config.string());
+  const model::BltArgs args = model::parse_blt_args(f.object("args"), config.string() + ": args");
+  f.finish();
+  return {args, resolve_patcher_args(dir, args)};
+}
+
+BltModel BltModel::load(const std::string& dir, DType dtype, bool trainable) {
+  const fs::path d(dir);
+  const BltConfig c = read_blt_config(dir);
+  BltModel m = create(c.args, c.patcher, dtype, trainable);
+  const fs::path weights = d / "model.safetensors";
+  if (!fs::exists(weights)) throw IoError(weights.string() + ": not found");
+  nn::load_params(*m.params, io::SafetensorsFile::open(weights.string()));
+  if (m.patcher.patching_mode == patching::PatchingMode::Entropy) {
+    const fs::path ent = d / "entropy_model";
+    if (!fs::is_directory(ent))
+      throw IoError(ent.string() + ": not found; entropy patching needs the entropy model next to the BLT");
+    m.entropy = modeldir::EntropyModel::load(ent.string(), dtype);
+  }
+  return m;
+}
+
+void BltModel::save(const std::string& dir) const {
+  fs::create_directories(dir);
+  io::write_file_atomic((fs::path(dir) / "config.json").string(), nlohmann::json{{"args", model::to_json(args)}}.dump(2) + "\n");
+  io::write_file_atomic((fs::path(dir) / "train_args.json").string(),
+                        nlohmann::json{{"data", {{"patcher_args", patching::to_json(patcher)}}}}.dump(2) + "\n");
+  nn::save_params(*params, (fs::path(dir) / "model.safetensors").string());
+  if (entropy) {
+    // The entropy model carries the BLT's patcher settings, so both files agree.
+    const fs::path ent = fs::path(dir) / "entropy_model";
+    fs::create_directories(ent);
+    io::write_file_atomic((ent / "params.json").string(), modeldir::entropy_config_json(entropy->args, patcher).dump(2) + "\n");
+    nn::save_params(*entropy->params, (ent / "model.safetensors").string());
+  }
+}
+
+}  // namespace blt::modeldir

@@ -1,0 +1,49 @@
+// A BLT model directory in the official release layout (facebook/blt-1b):
+//   config.json                 {"args": {ByteLatentTransformerArgs}}
+//   model.safetensors           BLT weights under the reference names (BF16/F16/F32 accepted)
+//   entropy_model/params.json   {"entropy_model": {...}, "data": {"patcher_args": {...}}}
+//   entropy_model/model.safetensors or consolidated.pth (official)
+//   train_args.json (optional)  {"data": {"patcher_args": {...}}}
+// BltModel bundles configuration, patcher settings, weights and the entropy
+// model when the patching mode needs one. Every tensor name and shape is
+// checked against the configuration before any data is read.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "modeldir/entropy_model.h"
+#include "modeldir/patcher_settings.h"
+#include "model/blt.h"
+#include "patching/patcher_args.h"
+
+namespace blt::modeldir {
+
+struct BltModel {
+  model::BltArgs args;
+  patching::PatcherArgs patcher;
+  std::unique_ptr<nn::ParamRegistry> params;
+  std::unique_ptr<model::ByteLatentTransformer> model;
+  std::optional<EntropyModel> entropy;  // present for entropy patching
+
+  // The entropy model's network, or null without one (what patching::RowPatcher takes).
+  const lm::LMTransformer* entropy_lm() const { return entropy ? entropy->model.get() : nullptr; }
+
+  // Declares and allocates the parameters (zeros).
+  static BltModel create(const model::BltArgs& args, const patching::PatcherArgs& patcher, DType dtype = DType::F32,
+                         bool trainable = false);
+  // Reads config.json, the patcher settings, the weights and the entropy model (if the mode needs it).
+  static BltModel load(const std::string& dir, DType dtype = DType::F32, bool trainable = false);
+  // Writes config.json, model.safetensors, train_args.json and entropy_model/ (if present), each atomically.
+  void save(const std::string& dir) const;
+};
+
+// A BLT directory's configuration without its weights: config.json's args and the patcher settings.
+struct BltConfig {
+  model::BltArgs args;
+  patching::PatcherArgs patcher;
+};
+BltConfig read_blt_config(const std::string& dir);
+
+}  // namespace blt::modeldir

@@ -1,0 +1,59 @@
+// Loading and saving entropy model directories.
+#include "modeldir/entropy_model.h"
+
+#include <filesystem>
+
+#include "io/atomic_file.h"
+#include "io/json_fields.h"
+#include "modeldir/patcher_settings.h"
+#include "modeldir/weights.h"
+#include "nn/param_io.h"
+
+namespace blt::modeldir {
+
+namespace fs = std::filesystem;
+
+EntropyModelConfig read_entropy_config(const std::string& path) {
+  const nlohmann::json j = io::read_json_file(path);
+  if (!j.is_object()) throw ConfigError(path + ": expected a JSON object");
+  if (!j.contains("entropy_model")) throw ConfigError(path + ": missing required field 'entropy_model'");
+  EntropyModelConfig c;
+  c.args = lm::parse_lm_args(j.at("entropy_model"), path + ": entropy_model");
+  // data.patcher_args is optional: without it the reference defaults apply (entropy mode, threshold 1.3354...).
+  c.patcher = resolve_patcher_args({{j, path}}, patching::PatcherArgs{});
+  return c;
+}
+
+nlohmann::json entropy_config_json(const lm::LMTransformerArgs& args, const patching::PatcherArgs& patcher) {
+  return {{"entropy_model", lm::to_json(args)}, {"data", {{"patcher_args", patching::to_json(patcher)}}}};
+}
+
+EntropyModel EntropyModel::create(const lm::LMTransformerArgs& args, const patching::PatcherArgs& patcher, DType dtype,
+                                  bool trainable) {
+  EntropyModel m;
+  m.args = args;
+  m.patcher = patcher;
+  m.params = std::make_unique<nn::ParamRegistry>(dtype, trainable);
+  m.model = std::make_unique<lm::LMTransformer>(args, *m.params);
+  m.params->allocate();
+  return m;
+}
+
+EntropyModel EntropyModel::load(const std::string& dir, DType dtype, bool trainable) {
+  const fs::path d(dir);
+  if (!fs::is_directory(d)) throw IoError(dir + ": not a model directory");
+  const fs::path params_json = d / "params.json";
+  if (!fs::exists(params_json)) throw IoError(params_json.string() + ": not found (an entropy model directory holds params.json)");
+  const EntropyModelConfig c = read_entropy_config(params_json.string());
+  EntropyModel m = create(c.args, c.patcher, dtype, trainable);
+  load_weights(*m.params, find_weights(dir), dtype);
+  return m;
+}
+
+void EntropyModel::save(const std::string& dir) const {
+  fs::create_directories(dir);
+  io::write_file_atomic((fs::path(dir) / "params.json").string(), entropy_config_json(args, patcher).dump(2) + "\n");
+  nn::save_params(*params, (fs::path(dir) / "model.safetensors").string());
+}
+
+}  // namespace blt::modeldir

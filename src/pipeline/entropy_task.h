@@ -1,0 +1,32 @@
+// The entropy model as a train::TrainTask: mean next-byte cross-entropy on
+// packed rows, validation bits-per-byte on held-out documents (each document
+// evaluated alone, x = [BOS]+bytes, y = bytes+[EOS]), and saving the model
+// directory in the official layout.
+#pragma once
+
+#include <optional>
+
+#include "data/packing.h"
+#include "modeldir/entropy_model.h"
+#include "train/trainer.h"
+
+namespace blt::pipeline {
+
+class EntropyTask : public train::TrainTask {
+ public:
+  // `valid` may be null (no validation); valid_bytes limits each validation (0: the whole set).
+  EntropyTask(modeldir::EntropyModel& model, const data::Corpus* valid, int64_t valid_bytes);
+
+  const nn::ParamRegistry& params() const override { return *model_.params; }
+  Var loss(Graph& g, std::span<const int32_t> rows, std::span<const float> side, int64_t B, int64_t L) override;
+  std::optional<double> validate() override;
+  void save_model(const std::string& dir) override { model_.save(dir); }
+
+ private:
+  modeldir::EntropyModel& model_;
+  const data::Corpus* valid_;
+  int64_t valid_bytes_;
+  std::vector<int32_t> x_, y_;
+};
+
+}  // namespace blt::pipeline
