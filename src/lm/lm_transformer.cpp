@@ -1,4 +1,4 @@
-// LMTransformer construction (reference init std) and forward.
+// LMTransformer construction (reference init std), forward and cached step.
 #include "lm/lm_transformer.h"
 
 #include <cmath>
@@ -43,6 +43,31 @@ Var LMTransformer::forward(Graph& g, std::span<const int32_t> tokens, int64_t B,
   Var h = ops::embedding(g, reg_->var(tok_embeddings_), tokens, Shape{B, T});
   for (const auto& layer : layers_) h = layer(g, h, ctx);
   return output_(g, norm_(g, h));
+}
+
+Var LMTransformer::step(Graph& g, std::span<const int32_t> context, int64_t n_new,
+                        std::span<nn::KVCache> caches) const {
+  const int64_t T = static_cast<int64_t>(context.size()), t0 = T - n_new;
+  if (n_new <= 0 || t0 < 0 || T > args_.max_seqlen || caches.size() != layers_.size())
+    throw ShapeError("[lm_transformer] step of " + std::to_string(n_new) + " tokens in a context of " +
+                     std::to_string(T) + " (max_seqlen " + std::to_string(args_.max_seqlen) + ", " +
+                     std::to_string(caches.size()) + " caches for " + std::to_string(layers_.size()) + " layers)");
+  auto* pos = static_cast<int32_t*>(g.arena().alloc(sizeof(int32_t) * n_new));
+  for (int64_t t = 0; t < n_new; ++t) pos[t] = static_cast<int32_t>(t0 + t);
+  // The mask of the whole context, of which the new queries' rows are kept (integer work, O(T)).
+  auto* all = static_cast<ops::KeyRange*>(g.arena().alloc(sizeof(ops::KeyRange) * T));
+  key_ranges(context, 1, T, {all, static_cast<size_t>(T)});
+  const nn::SelfAttnContext ctx{&rope_, {pos, static_cast<size_t>(n_new)}, {all + t0, static_cast<size_t>(n_new)}};
+
+  Var h = ops::embedding(g, reg_->var(tok_embeddings_), context.subspan(t0), Shape{1, n_new});
+  for (size_t l = 0; l < layers_.size(); ++l) h = layers_[l].step(g, h, ctx, caches[l]);
+  return output_(g, norm_(g, h));
+}
+
+std::vector<nn::KVCache> LMTransformer::make_caches(int64_t capacity) const {
+  std::vector<nn::KVCache> caches;
+  for (size_t l = 0; l < layers_.size(); ++l) caches.emplace_back(capacity, args_.kv_heads(), args_.head_size());
+  return caches;
 }
 
 }  // namespace blt::lm

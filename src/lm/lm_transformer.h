@@ -23,6 +23,13 @@ class LMTransformer {
   // tokens (B,T) -> logits (B,T,V). T <= max_seqlen. `tokens` must outlive backward.
   Var forward(Graph& g, std::span<const int32_t> tokens, int64_t B, int64_t T) const;
 
+  // Cached decoding (inference, one row): context (T) holds every token of the current context window
+  // (positions 0..T-1), of which the last n_new are new; caches (n_layers) hold the keys/values of the
+  // first T - n_new. Appends the new positions' keys/values -> logits (1,n_new,V).
+  Var step(Graph& g, std::span<const int32_t> context, int64_t n_new, std::span<nn::KVCache> caches) const;
+  // One KVCache per layer for contexts of up to `capacity` tokens.
+  std::vector<nn::KVCache> make_caches(int64_t capacity) const;
+
   // The attention mask of this model for tokens (B,T), per query: out (B·T).
   void key_ranges(std::span<const int32_t> tokens, int64_t B, int64_t T, std::span<ops::KeyRange> out) const;
 

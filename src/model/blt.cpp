@@ -34,15 +34,6 @@ Var ByteLatentTransformer::forward(Graph& g, std::span<const int32_t> tokens, co
     throw ShapeError("[blt] " + std::to_string(N) + " bytes exceed max_encoder_seq_length " +
                      std::to_string(args_.max_encoder_seq_length) + " (evaluate longer documents in windows)");
 
-  // Embeddings: byte table + every hash table, one fused lookup-sum.
-  const int64_t n_tables = 1 + args_.n_hash_tables();
-  auto ids = arena_span<int32_t>(g, n_tables * B * N);
-  std::copy(tokens.begin(), tokens.end(), ids.begin());
-  hash_ngram_ids_all(tokens, B, N, args_.encoder_hash_byte_group_size, args_.encoder_hash_byte_group_nb_functions,
-                     args_.encoder_hash_byte_group_vocab, ids.subspan(B * N));
-  std::vector<Var> tables = {encoder_.tok_embeddings()};
-  for (nn::ParamId id : hash_tables_) tables.push_back(reg_->var(id));
-
   // Positions and masks for the local models (the decoder sees the same bytes).
   auto pos = arena_span<int32_t>(g, N);
   for (int64_t t = 0; t < N; ++t) pos[t] = static_cast<int32_t>(t);
@@ -62,7 +53,7 @@ Var ByteLatentTransformer::forward(Graph& g, std::span<const int32_t> tokens, co
   Var h;
   {
     FlopScope scope(g.flops(), "local_encoder");
-    const Var embeds = ops::embedding_sum(g, tables, ids, Shape{B, N});
+    const Var embeds = embed(g, tokens, B, N, N);
     g.trace("encoder_embeds", embeds.value);
     enc = encoder_(g, embeds, layout, {{&encoder_.stack().rope(), pos, self}, enc_cross});
     g.trace("h_encoder", enc.h.value);
@@ -83,6 +74,32 @@ Var ByteLatentTransformer::forward(Graph& g, std::span<const int32_t> tokens, co
   g.trace("global_out", h.value);
   FlopScope scope(g.flops(), "local_decoder");
   return decoder_(g, enc.h, h, layout, {{&decoder_.stack().rope(), pos, self}, dec_cross});
+}
+
+Var ByteLatentTransformer::embed(Graph& g, std::span<const int32_t> tokens, int64_t B, int64_t N, int64_t keep) const {
+  const int64_t n_tables = 1 + args_.n_hash_tables();
+  auto all = arena_span<int32_t>(g, n_tables * B * N);
+  std::copy(tokens.begin(), tokens.end(), all.begin());
+  hash_ngram_ids_all(tokens, B, N, args_.encoder_hash_byte_group_size, args_.encoder_hash_byte_group_nb_functions,
+                     args_.encoder_hash_byte_group_vocab, all.subspan(B * N));
+  std::span<int32_t> ids = all;
+  if (keep < N) {  // the last `keep` positions of every row of every table
+    ids = arena_span<int32_t>(g, n_tables * B * keep);
+    for (int64_t r = 0; r < n_tables * B; ++r)
+      std::copy_n(all.begin() + r * N + (N - keep), keep, ids.begin() + r * keep);
+  }
+  std::vector<Var> tables = {encoder_.tok_embeddings()};
+  for (nn::ParamId id : hash_tables_) tables.push_back(reg_->var(id));
+  return ops::embedding_sum(g, tables, ids, Shape{B, keep});
+}
+
+Var ByteLatentTransformer::embed_last(Graph& g, std::span<const int32_t> context, int64_t n_new) const {
+  // An n-gram of size s at position t reads tokens t-s+1 .. t: the largest group size bounds the look-back.
+  int64_t reach = 0;
+  for (int64_t s : args_.encoder_hash_byte_group_size) reach = std::max(reach, s - 1);
+  const int64_t T = static_cast<int64_t>(context.size());
+  const int64_t from = std::max<int64_t>(0, T - n_new - reach);
+  return embed(g, context.subspan(from), 1, T - from, n_new);
 }
 
 }  // namespace blt::model

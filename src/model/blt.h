@@ -22,7 +22,14 @@ class ByteLatentTransformer {
   // tokens (B,N) with their patch layout -> logits (B,N,V). `tokens` and `layout` must outlive backward.
   Var forward(Graph& g, std::span<const int32_t> tokens, const patching::PatchLayout& layout) const;
 
+  // The local encoder's input embeddings of the last n_new tokens of one row's context (T): byte table +
+  // every hash n-gram table, each n-gram reaching back into the context -> (1,n_new,D_loc).
+  Var embed_last(Graph& g, std::span<const int32_t> context, int64_t n_new) const;
+
   const BltArgs& args() const { return args_; }
+  const LocalEncoder& encoder() const { return encoder_; }
+  const GlobalTransformer& global() const { return global_; }
+  const LocalDecoder& decoder() const { return decoder_; }
 
  private:
   BltArgs args_;
@@ -30,6 +37,10 @@ class ByteLatentTransformer {
   LocalEncoder encoder_;
   GlobalTransformer global_;
   LocalDecoder decoder_;
+  // tokens (B,N) -> embeddings (B,N,D_loc), one fused lookup-sum over the byte and hash tables; keep the
+  // last `keep` positions of each row only (keep <= N).
+  Var embed(Graph& g, std::span<const int32_t> tokens, int64_t B, int64_t N, int64_t keep) const;
+
   std::vector<nn::ParamId> hash_tables_;
 };
 

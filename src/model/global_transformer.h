@@ -20,7 +20,15 @@ class GlobalTransformer {
   // h (B,P,Din), global_tokens (B·P) -> (B,P,dim_global). `global_tokens` must outlive backward.
   Var operator()(Graph& g, const Var& h, std::span<const int32_t> global_tokens) const;
 
+  // Cached decoding (one row): h (1,np,Din) are the next np patches; global_tokens (P) the tokens of every
+  // patch so far, the new ones last; caches (n_layers) hold the first P - np -> (1,np,dim_global).
+  Var step(Graph& g, const Var& h, std::span<const int32_t> global_tokens, std::span<nn::KVCache> caches) const;
+  std::vector<nn::KVCache> make_caches(int64_t capacity) const;
+
  private:
+  // The mask of patch tokens (B,P): causal or block-causal at EOS patches -> arena span (B·P).
+  std::span<ops::KeyRange> ranges(Graph& g, std::span<const int32_t> global_tokens, int64_t B, int64_t P) const;
+
   const BltArgs& args_;
   std::vector<nn::TransformerBlock> layers_;
   std::optional<nn::Linear> token_proj_;

@@ -1,4 +1,4 @@
-// LocalDecoder forward.
+// LocalDecoder forward and cached step.
 #include "model/local_decoder.h"
 
 #include <cmath>
@@ -26,13 +26,9 @@ LocalDecoder::LocalDecoder(const BltArgs& a, nn::ParamRegistry& reg)
 
 Var LocalDecoder::operator()(Graph& g, const Var& embeds, const Var& h_global, const patching::PatchLayout& layout,
                              const LocalContext& ctx) const {
-  const int64_t B = layout.B, N = layout.N, P = layout.P, D = stack_.dim();
-  Var patch_embeds = h_global;
-  if (!args_.cross_attn_decoder) patch_embeds = ops::gather_rows(g, h_global, layout.decoder_patch_ids, N);
-  if (stack_.patch_projection()) {
-    patch_embeds = (*stack_.patch_projection())(g, patch_embeds);
-    if (args_.cross_attn_decoder) patch_embeds = patch_embeds.reshape(Shape{B, P * args_.k(), D});
-  }
+  const int64_t N = layout.N;
+  const Var patch_embeds = project_patches(
+      g, args_.cross_attn_decoder ? h_global : ops::gather_rows(g, h_global, layout.decoder_patch_ids, N));
   g.trace("decoder_patch_embeds", patch_embeds.value);
   Var h = args_.cross_attn_decoder ? embeds : ops::add(g, embeds, patch_embeds);
   const auto& layers = stack_.layers();
@@ -44,6 +40,75 @@ Var LocalDecoder::operator()(Graph& g, const Var& embeds, const Var& h_global, c
     h = layers[i](g, h, ctx.self);
   }
   return output_(g, norm_(g, h));
+}
+
+Var LocalDecoder::project_patches(Graph& g, const Var& h_global) const {
+  const int64_t B = h_global.shape()[0], P = h_global.shape()[1];
+  if (!stack_.patch_projection()) return h_global;
+  const Var p = (*stack_.patch_projection())(g, h_global);
+  return args_.cross_attn_decoder ? p.reshape(Shape{B, P * args_.k(), stack_.dim()}) : p;
+}
+
+LocalDecoder::PatchCache LocalDecoder::make_patch_cache(int64_t max_patches) const {
+  PatchCache pc;
+  if (args_.cross_attn_decoder) {
+    for (const auto& c : stack_.cross()) pc.cross.emplace_back(max_patches * args_.k(), c.n_heads(), c.head_dim());
+  } else {
+    pc.patch_rows = Tensor::zeros(Shape{max_patches, stack_.dim()});
+  }
+  return pc;
+}
+
+void LocalDecoder::add_patches(Graph& g, const Var& h_global, PatchCache& pc) const {
+  const int64_t np = h_global.shape()[1];
+  if (pc.n + np > (args_.cross_attn_decoder ? pc.cross[0].capacity() / args_.k() : pc.patch_rows.shape()[0]))
+    throw ShapeError("[local_decoder] patch cache full at " + std::to_string(pc.n) + " patches");
+  const Var p = project_patches(g, h_global);
+  if (args_.cross_attn_decoder) {
+    FlopScope scope(g.flops(), "decoder_cross_attn");
+    for (size_t l = 0; l < pc.cross.size(); ++l) {
+      const auto kv = stack_.cross()[l].keys_values(g, p);
+      pc.cross[l].append(kv.k.value, kv.v.value);
+    }
+  } else {
+    pc.patch_rows.view().slice(pc.n, pc.n + np).copy_from(p.value.reshape(Shape{np, stack_.dim()}));
+  }
+  pc.n += np;
+}
+
+Var LocalDecoder::step(Graph& g, const Var& embeds, std::span<const int32_t> dec_ids, const nn::SelfAttnContext& self,
+                       std::span<nn::KVCache> caches, const PatchCache& pc) const {
+  const int64_t T = embeds.shape()[1], k = args_.k(), D = stack_.dim();
+  Var h = embeds;
+  std::span<ops::KeyRange> cross_ranges;
+  if (args_.cross_attn_decoder) {
+    // Byte t sees the k slots of decoder patches d-w+1 .. d (decoder_cross_ranges).
+    const int64_t w = args_.cross_attn_window_decoder.value_or(1);
+    cross_ranges = {static_cast<ops::KeyRange*>(g.arena().alloc(sizeof(ops::KeyRange) * T)), static_cast<size_t>(T)};
+    for (int64_t t = 0; t < T; ++t)
+      cross_ranges[t] = {static_cast<int32_t>(std::max<int64_t>(0, dec_ids[t] - w + 1) * k),
+                         static_cast<int32_t>((dec_ids[t] + 1) * k)};
+  } else {
+    const Var rows = Graph::constant(pc.patch_rows.view().reshape(Shape{1, pc.patch_rows.shape()[0], D}));
+    h = ops::add(g, embeds, ops::gather_rows(g, rows, dec_ids, T));
+  }
+  const auto& layers = stack_.layers();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (args_.cross_attn_decoder && (i == 0 || args_.cross_attn_all_layers_decoder)) {
+      FlopScope scope(g.flops(), "decoder_cross_attn");
+      const nn::KVCache& c = pc.cross[i];
+      h = ops::add(g, h, stack_.cross()[i].attend(g, h, c.keys(), c.values(), cross_ranges));
+    }
+    h = layers[i].step(g, h, self, caches[i]);
+  }
+  return output_(g, norm_(g, h));
+}
+
+std::vector<nn::KVCache> LocalDecoder::make_caches(int64_t capacity) const {
+  std::vector<nn::KVCache> c;
+  for (const auto& layer : stack_.layers())
+    c.emplace_back(capacity, layer.attention().n_kv_heads(), layer.attention().head_dim());
+  return c;
 }
 
 }  // namespace blt::model

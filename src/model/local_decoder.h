@@ -20,9 +20,30 @@ class LocalDecoder {
   Var operator()(Graph& g, const Var& embeds, const Var& h_global, const patching::PatchLayout& layout,
                  const LocalContext& ctx) const;
 
+  // Cached decoding (one row), in two halves.
+  // What the decoder keeps of each closed patch: with cross attention, every cross layer's keys and values
+  // of the patch's k slots (cross caches, k rows per patch); without, the projected patch state (one row of
+  // `patch_rows` per patch).
+  struct PatchCache {
+    std::vector<nn::KVCache> cross;  // per cross layer, capacity P_max·k
+    Tensor patch_rows;               // (P_max, D) without cross attention
+    int64_t n = 0;                   // patches added
+  };
+  PatchCache make_patch_cache(int64_t max_patches) const;
+  // h_global (1,np,dim_global): the global states of the next np closed patches -> into `pc`.
+  void add_patches(Graph& g, const Var& h_global, PatchCache& pc) const;
+  // embeds (1,T,D) of the next T bytes, dec_ids (T) the decoder patch of each (< pc.n), self: positions and
+  // key ranges over cache rows; appends each layer's keys/values to caches[l] -> logits (1,T,V).
+  Var step(Graph& g, const Var& embeds, std::span<const int32_t> dec_ids, const nn::SelfAttnContext& self,
+           std::span<nn::KVCache> caches, const PatchCache& pc) const;
+  std::vector<nn::KVCache> make_caches(int64_t capacity) const;
+
   const LocalStack& stack() const { return stack_; }
 
  private:
+  // h_global (B,P,dim_global) -> the decoder's patch states: projected, and (B,P·k,D) with cross attention.
+  Var project_patches(Graph& g, const Var& h_global) const;
+
   const BltArgs& args_;
   LocalStack stack_;
   nn::RMSNorm norm_;

@@ -1,8 +1,10 @@
-// LocalEncoder forward: layers, then pooling-initialised cross attention.
+// LocalEncoder forward (layers, then pooling-initialised cross attention) and
+// its cached-decoding halves: byte steps, and patch vectors once a patch closes.
 #include "model/local_encoder.h"
 
 #include <cmath>
 
+#include "ops/concat.h"
 #include "ops/elementwise.h"
 #include "ops/segment_pool.h"
 
@@ -45,6 +47,68 @@ LocalEncoder::Output LocalEncoder::operator()(Graph& g, const Var& embeds, const
   }
   out.h = h;
   return out;
+}
+
+Var LocalEncoder::step(Graph& g, const Var& embeds, const nn::SelfAttnContext& self, std::span<nn::KVCache> caches,
+                       std::span<Tensor> layer_states) const {
+  const int64_t T = embeds.shape()[1], D = stack_.dim();
+  Var h = embeds;
+  for (size_t i = 0; i < stack_.layers().size(); ++i) {
+    const int64_t row = caches[i].n;  // where the new bytes go, before the step appends them
+    h = stack_.layers()[i].step(g, h, self, caches[i]);
+    layer_states[i].view().slice(row, row + T).copy_from(h.value.reshape(Shape{T, D}));
+  }
+  return h;
+}
+
+Var LocalEncoder::patch_vectors(Graph& g, std::span<const Tensor> layer_states, std::span<const int32_t> starts,
+                               int64_t p0, int64_t p1) const {
+  const int64_t D = stack_.dim(), k = args_.k(), np = p1 - p0, n = static_cast<int64_t>(stack_.layers().size());
+  const int64_t w = args_.cross_attn_window_encoder.value_or(1);
+  const int32_t b_lo = starts[std::max<int64_t>(0, p0 - w + 1)], b_hi = starts[p1];
+  // Segments and key ranges relative to the bytes [b_lo, b_hi) the new patches can see.
+  auto* off = static_cast<int32_t*>(g.arena().alloc(sizeof(int32_t) * (np + 1)));
+  for (int64_t p = p0; p <= p1; ++p) off[p - p0] = starts[p] - b_lo;
+  auto* ranges = static_cast<ops::KeyRange*>(g.arena().alloc(sizeof(ops::KeyRange) * np * k));
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t j = 0; j < k; ++j)
+      ranges[(p - p0) * k + j] = {starts[std::max<int64_t>(0, p - w + 1)] - b_lo, starts[p + 1] - b_lo};
+  const std::span<const ops::KeyRange> cross_ranges{ranges, static_cast<size_t>(np * k)};
+  auto bytes = [&](int64_t layer) {
+    return Graph::constant(layer_states[layer].view().slice(b_lo, b_hi).reshape(Shape{1, b_hi - b_lo, D}));
+  };
+  if (!args_.cross_attn_encoder) {
+    std::vector<Var> pooled;
+    for (ops::PoolMode m : args_.pool_modes())
+      pooled.push_back(ops::segment_pool(g, bytes(n - 1), {off, static_cast<size_t>(np + 1)}, np, m));
+    return pooled.size() == 1 ? pooled[0] : ops::concat_last(g, pooled);
+  }
+  FlopScope scope(g.flops(), "encoder_cross_attn");
+  Var out;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!(i == n - 1 || args_.cross_attn_all_layers_encoder)) continue;
+    const Var h = bytes(i);
+    if (!out.value.defined()) {
+      const Var pooled = ops::segment_pool(g, h, {off, static_cast<size_t>(np + 1)}, np, args_.pool_modes().front());
+      out = (*stack_.patch_projection())(g, pooled).reshape(Shape{1, np * k, D});
+    }
+    const auto& cross = stack_.cross()[args_.cross_attn_all_layers_encoder ? i : 0];
+    out = ops::add(g, out, cross(g, out, h, cross_ranges));
+  }
+  return out.reshape(Shape{1, np, k * D});
+}
+
+std::vector<nn::KVCache> LocalEncoder::make_caches(int64_t capacity) const {
+  std::vector<nn::KVCache> c;
+  for (const auto& layer : stack_.layers())
+    c.emplace_back(capacity, layer.attention().n_kv_heads(), layer.attention().head_dim());
+  return c;
+}
+
+std::vector<Tensor> LocalEncoder::make_layer_states(int64_t capacity) const {
+  std::vector<Tensor> s;
+  for (size_t i = 0; i < stack_.layers().size(); ++i) s.push_back(Tensor::zeros(Shape{capacity, stack_.dim()}));
+  return s;
 }
 
 }  // namespace blt::model

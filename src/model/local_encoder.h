@@ -21,6 +21,22 @@ class LocalEncoder {
   // embeds (B,N,D) -> Output; segment offsets from `layout`, ranges in `ctx`.
   Output operator()(Graph& g, const Var& embeds, const patching::PatchLayout& layout, const LocalContext& ctx) const;
 
+  // Cached decoding (one row). embeds (1,T,D) of the next T bytes, self: their positions and key ranges
+  // over cache rows. Appends every layer's keys/values to caches[l] and its output to layer_states[l]
+  // (capacity, D) at the rows of the new bytes -> h (1,T,D) after the last layer.
+  Var step(Graph& g, const Var& embeds, const nn::SelfAttnContext& self, std::span<nn::KVCache> caches,
+           std::span<Tensor> layer_states) const;
+  // The global model's input for patches [p0, p1) of one row whose bytes are all in layer_states.
+  // starts (>= p1+1 entries): patch p holds bytes starts[p] .. starts[p+1]-1. With cross attention: pooled,
+  // projected to k slots and run through the cross-attention layers over their own bytes (and those of
+  // the w-1 patches before, as the forward) -> (1, np, k·D); without: the last layer's states pooled with
+  // every pool mode, concatenated -> (1, np, modes·D).
+  Var patch_vectors(Graph& g, std::span<const Tensor> layer_states, std::span<const int32_t> starts, int64_t p0,
+                   int64_t p1) const;
+  // One KVCache and one state buffer (capacity, D) per layer.
+  std::vector<nn::KVCache> make_caches(int64_t capacity) const;
+  std::vector<Tensor> make_layer_states(int64_t capacity) const;
+
   Var tok_embeddings() const { return reg_->var(tok_embeddings_); }
   const LocalStack& stack() const { return stack_; }
 

@@ -1,4 +1,5 @@
-// Self-attention forward: project, split heads, rotate q/k, attend, merge, project.
+// Self-attention forward and cached step: project, split heads, rotate q/k,
+// (append k/v to the cache,) attend, merge, project.
 #include "nn/attention.h"
 
 #include <cmath>
@@ -15,13 +16,25 @@ Attention::Attention(ParamRegistry& reg, const std::string& prefix, int64_t dim,
   wo_ = Linear(reg, prefix + ".wo", n_heads * head_dim, dim, Init::trunc_normal(s / factor, 3 * s));
 }
 
-Var Attention::operator()(Graph& g, const Var& x, const SelfAttnContext& ctx) const {
+Var Attention::operator()(Graph& g, const Var& x, const SelfAttnContext& ctx) const { return attend(g, x, ctx, nullptr); }
+
+Var Attention::step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache& cache) const {
+  if (x.shape()[0] != 1) throw ShapeError("[attention] cached steps take one row, got " + x.shape().str());
+  return attend(g, x, ctx, &cache);
+}
+
+Var Attention::attend(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache* cache) const {
   const int64_t B = x.shape()[0], T = x.shape()[1];
   Var q = wq_(g, x).reshape(Shape{B, T, n_heads_, head_dim_});
   Var k = wk_(g, x).reshape(Shape{B, T, n_kv_heads_, head_dim_});
   Var v = wv_(g, x).reshape(Shape{B, T, n_kv_heads_, head_dim_});
   q = ops::rope(g, q, *ctx.rope, ctx.positions);
   k = ops::rope(g, k, *ctx.rope, ctx.positions);
+  if (cache) {
+    cache->append(k.value, v.value);
+    k = cache->keys();
+    v = cache->values();
+  }
   Var o = ops::attention(g, q, k, v, ctx.ranges, 1.0 / std::sqrt(static_cast<double>(head_dim_)));
   return wo_(g, o.reshape(Shape{B, T, n_heads_ * head_dim_}));
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 
+#include "nn/kv_cache.h"
 #include "nn/linear.h"
 #include "ops/attention.h"
 #include "ops/rope.h"
@@ -29,6 +30,10 @@ class Attention {
   // x (B,T,dim) -> (B,T,dim)
   Var operator()(Graph& g, const Var& x, const SelfAttnContext& ctx) const;
 
+  // Cached decoding (inference, B = 1): x (1,T,dim) are the next T positions; their keys and values are
+  // appended to `cache` (rows cache.n .. cache.n+T), and ctx.ranges (T) index cache rows. -> (1,T,dim)
+  Var step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache& cache) const;
+
   int64_t n_heads() const { return n_heads_; }
   int64_t n_kv_heads() const { return n_kv_heads_; }
   int64_t head_dim() const { return head_dim_; }
@@ -38,6 +43,9 @@ class Attention {
   const Linear& wo() const { return wo_; }
 
  private:
+  // Projects and rotates x; attends over its own keys, or over `cache` after appending them.
+  Var attend(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache* cache) const;
+
   Linear wq_, wk_, wv_, wo_;
   int64_t head_dim_ = 0, n_heads_ = 0, n_kv_heads_ = 0;
 };

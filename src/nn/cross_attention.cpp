@@ -1,4 +1,4 @@
-// CrossAttention forward.
+// CrossAttention forward, in two halves: keys/values of the attended states, then the queries.
 #include "nn/cross_attention.h"
 
 #include <cmath>
@@ -20,12 +20,16 @@ CrossAttention::CrossAttention(ParamRegistry& reg, const std::string& prefix, in
   wo_ = Linear(reg, prefix + ".wo", n_heads * head_dim_, dim, Init::trunc_normal(s));
 }
 
-Var CrossAttention::operator()(Graph& g, const Var& x, const Var& kv, std::span<const ops::KeyRange> ranges) const {
-  const int64_t B = x.shape()[0], Tq = x.shape()[1], Tk = kv.shape()[1];
-  const Var xn = norm_q_(g, x), kvn = norm_kv_(g, kv);
-  const Var q = wq_(g, xn).reshape(Shape{B, Tq, n_heads_, head_dim_});
-  const Var k = wk_(g, kvn).reshape(Shape{B, Tk, n_heads_, head_dim_});
-  const Var v = wv_(g, kvn).reshape(Shape{B, Tk, n_heads_, head_dim_});
+CrossAttention::KeysValues CrossAttention::keys_values(Graph& g, const Var& kv) const {
+  const int64_t B = kv.shape()[0], Tk = kv.shape()[1];
+  const Var kvn = norm_kv_(g, kv);
+  return {wk_(g, kvn).reshape(Shape{B, Tk, n_heads_, head_dim_}), wv_(g, kvn).reshape(Shape{B, Tk, n_heads_, head_dim_})};
+}
+
+Var CrossAttention::attend(Graph& g, const Var& x, const Var& k, const Var& v,
+                           std::span<const ops::KeyRange> ranges) const {
+  const int64_t B = x.shape()[0], Tq = x.shape()[1];
+  const Var q = wq_(g, norm_q_(g, x)).reshape(Shape{B, Tq, n_heads_, head_dim_});
   const Var o = ops::attention(g, q, k, v, ranges, 1.0 / std::sqrt(static_cast<double>(head_dim_)));
   return ops::add(g, x, wo_(g, o.reshape(Shape{B, Tq, n_heads_ * head_dim_})));
 }

@@ -21,7 +21,22 @@ class CrossAttention {
                  std::optional<double> base_std, double factor);
 
   // x (B,Tq,dim) queries, kv (B,Tk,dim), ranges (B·Tq) -> x + attention (B,Tq,dim)
-  Var operator()(Graph& g, const Var& x, const Var& kv, std::span<const ops::KeyRange> ranges) const;
+  Var operator()(Graph& g, const Var& x, const Var& kv, std::span<const ops::KeyRange> ranges) const {
+    const KeysValues kvp = keys_values(g, kv);
+    return attend(g, x, kvp.k, kvp.v, ranges);
+  }
+
+  // The two halves, so cached decoding computes the keys/values of each patch once:
+  struct KeysValues {
+    Var k, v;  // (B,Tk,H,Dh)
+  };
+  // kv (B,Tk,dim) -> normed and projected keys and values
+  KeysValues keys_values(Graph& g, const Var& kv) const;
+  // x (B,Tq,dim), k, v (B,Tk,H,Dh), ranges (B·Tq) -> x + attention (B,Tq,dim)
+  Var attend(Graph& g, const Var& x, const Var& k, const Var& v, std::span<const ops::KeyRange> ranges) const;
+
+  int64_t n_heads() const { return n_heads_; }
+  int64_t head_dim() const { return head_dim_; }
 
  private:
   RMSNorm norm_q_, norm_kv_;

@@ -1,4 +1,4 @@
-// TransformerBlock construction (reference init) and forward.
+// TransformerBlock construction (reference init), forward and cached step.
 #include "nn/transformer_block.h"
 
 #include "ops/elementwise.h"
@@ -15,9 +15,18 @@ TransformerBlock::TransformerBlock(ParamRegistry& reg, const std::string& prefix
   ffn_norm_ = RMSNorm(reg, prefix + ".ffn_norm", args.dim, args.norm_eps);
 }
 
-Var TransformerBlock::operator()(Graph& g, const Var& x, const SelfAttnContext& ctx) const {
-  Var h = ops::add(g, x, attention_(g, attention_norm_(g, x), ctx));
+template <class AttnFn>
+Var TransformerBlock::apply(Graph& g, const Var& x, AttnFn&& attn) const {
+  Var h = ops::add(g, x, attn(attention_norm_(g, x)));
   return ops::add(g, h, feed_forward_(g, ffn_norm_(g, h)));
+}
+
+Var TransformerBlock::operator()(Graph& g, const Var& x, const SelfAttnContext& ctx) const {
+  return apply(g, x, [&](const Var& xn) { return attention_(g, xn, ctx); });
+}
+
+Var TransformerBlock::step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache& cache) const {
+  return apply(g, x, [&](const Var& xn) { return attention_.step(g, xn, ctx, cache); });
 }
 
 }  // namespace blt::nn

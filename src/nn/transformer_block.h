@@ -16,10 +16,16 @@ class TransformerBlock {
 
   // x (B,T,dim) -> (B,T,dim)
   Var operator()(Graph& g, const Var& x, const SelfAttnContext& ctx) const;
+  // Cached decoding: x (1,T,dim), the attention's keys/values appended to `cache` (see Attention::step).
+  Var step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache& cache) const;
 
   const Attention& attention() const { return attention_; }
 
  private:
+  // h = x + attn; out = h + ffn(ffn_norm(h)), where attn = attention(attention_norm(x)) computed by `attn`.
+  template <class AttnFn>
+  Var apply(Graph& g, const Var& x, AttnFn&& attn) const;
+
   RMSNorm attention_norm_, ffn_norm_;
   Attention attention_;
   FeedForward feed_forward_;

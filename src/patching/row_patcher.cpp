@@ -14,7 +14,7 @@ RowPatcher::RowPatcher(const PatcherArgs& args, const lm::LMTransformer* entropy
   if (args.patching_mode == patching::PatchingMode::Bpe)
     throw ConfigError("patching_mode bpe needs BPE-delimited input, which BLT training does not produce; "
                       "use entropy, space, static or byte");
-  if (entropy) ec_ = std::make_unique<lm::EntropyComputer>(*entropy, lm::EntropyOptions{8192, 8});
+  if (entropy) ec_ = std::make_unique<lm::EntropyComputer>(*entropy, lm::EntropyOptions{kEntropyChunk, 8});
 }
 
 void RowPatcher::row_entropies(std::span<const int32_t> tokens, int64_t B, int64_t N, std::vector<float>& out) {

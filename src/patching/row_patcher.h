@@ -17,6 +17,10 @@
 
 namespace blt::patching {
 
+// Entropies are computed in chunks of this many tokens (clamped to the entropy model's max_seqlen), each
+// with fresh context, as the reference's calculate_entropies.
+inline constexpr int64_t kEntropyChunk = 8192;
+
 class RowPatcher {
  public:
   // `entropy` is required for entropy mode and must outlive the RowPatcher.
