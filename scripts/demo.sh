@@ -33,5 +33,6 @@ echo "== 4. Validation of the BLT on data/sample/valid.txt (the baseline's is it
 $blt eval --model "$out/blt" data/sample/valid.txt
 
 echo
-echo "== 5. A continuation from the BLT"
-$blt generate --model "$out/blt" --prompt "And God said, " --max-bytes 200 --temperature 0.6 --seed 1
+echo "== 5. A continuation from the BLT (cached generation; ▏ marks a patch start)"
+$blt generate --model "$out/blt" --prompt "And God said, " --max-bytes 200 --temperature 0.6 --seed 1 \
+  --show-patches --stats

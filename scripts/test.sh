@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite: every GoogleTest binary
-# through ctest, then the file-format loaders again under ASan+UBSan.
+# through ctest, the layout check, the file-format loaders again under ASan+UBSan,
+# and last the size limits (scripts/check_layout.sh, scripts/check_sizes.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure --parallel "$(nproc)" --timeout 600)
+
+# The layout: which library may link which, includes to match, and `blt` built
+# with tests and bench off (build-layout/, mostly ccache hits).
+scripts/check_layout.sh --self-test >/dev/null
+scripts/check_layout.sh
 
 # The loaders parse untrusted files: run their tests in a sanitizer build too.
 launcher=()
@@ -14,3 +20,7 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLT_SANITI
   -DBLT_WERROR=ON "${launcher[@]}" >/dev/null
 cmake --build build-asan --parallel --target test_io
 (cd build-asan && ctest --output-on-failure --parallel "$(nproc)" --timeout 600 -R '^(Safetensors|Pth)')
+
+# Last: files and functions within their size limits.
+scripts/check_sizes.sh --self-test >/dev/null
+scripts/check_sizes.sh

@@ -14,7 +14,7 @@ double EvalResult::flops_total_per_byte() const {
 }
 
 EvalResult evaluate(const modeldir::BltModel& m, patching::RowPatcher& patcher, data::EvalWindows& windows, int64_t max_targets,
-                    const std::function<void(int64_t, int64_t)>& progress) {
+                    const std::function<void(int64_t, int64_t)>& progress, Tracer* tracer) {
   Graph g;
   g.set_recording(false);
   patching::PatchLayout layout;
@@ -34,7 +34,9 @@ EvalResult evaluate(const modeldir::BltModel& m, patching::RowPatcher& patcher, 
     const int64_t N = static_cast<int64_t>(x.size());
     patcher.layout(x, 1, N, layout);
     g.reset();
+    g.set_tracer(r.n_positions == 0 ? tracer : nullptr);
     const Var logits = m.model->forward(g, x, layout);
+    g.trace("logits", logits.value);
     nll += ops::cross_entropy(g, logits, y, ops::Reduction::Sum).value.at(0);
     r.n_positions += N;
     for (int32_t l : layout.lengths) {

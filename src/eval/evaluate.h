@@ -26,7 +26,8 @@ struct EvalResult {
 };
 
 // Evaluates over `windows` (at most max_targets targets; 0: all). `progress(done, total)` is called per window.
+// `tracer`, if given, records the named activations of the first window's forward (core/trace.h).
 EvalResult evaluate(const modeldir::BltModel& m, patching::RowPatcher& patcher, data::EvalWindows& windows, int64_t max_targets,
-                    const std::function<void(int64_t, int64_t)>& progress = {});
+                    const std::function<void(int64_t, int64_t)>& progress = {}, Tracer* tracer = nullptr);
 
 }  // namespace blt::eval

@@ -32,6 +32,8 @@ BltCachedDecoder::BltCachedDecoder(const modeldir::BltModel& m)
   patches_ = net.decoder().make_patch_cache(max_patches_);
   context_.reserve(static_cast<size_t>(capacity_));
   starts_.reserve(static_cast<size_t>(capacity_ + 2));
+  patcher_.reserve(capacity_ + 2);
+  lengths_.reserve(starts_.capacity());
   global_tokens_.reserve(static_cast<size_t>(max_patches_));
   g_.set_recording(false);
   reset();

@@ -11,6 +11,7 @@ namespace blt::gen {
 Sampler::Sampler(SamplerOptions opt) : opt_(opt), rng_(opt.seed) {
   if (!(opt.temperature >= 0)) throw ConfigError("sampler: temperature must be >= 0");
   if (!(opt.top_p > 0 && opt.top_p <= 1)) throw ConfigError("sampler: top_p must be in (0, 1]");
+  if (opt.top_k < 0) throw ConfigError("sampler: top_k must be >= 0");
 }
 
 int32_t Sampler::sample(std::span<const float> logits) {
@@ -25,7 +26,12 @@ int32_t Sampler::sample(std::span<const float> logits) {
     z += p;
   }
   std::sort(probs_.begin(), probs_.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
-  // Nucleus: the smallest prefix reaching top_p of the mass.
+  // Top-k, then the nucleus: the smallest prefix reaching top_p of the mass left.
+  if (opt_.top_k > 0 && static_cast<size_t>(opt_.top_k) < probs_.size()) {
+    z = 0;
+    for (int64_t i = 0; i < opt_.top_k; ++i) z += probs_[i].first;
+    probs_.resize(static_cast<size_t>(opt_.top_k));
+  }
   double kept = 0;
   size_t n = 0;
   while (n < probs_.size() && (n == 0 || kept < opt_.top_p * z)) kept += probs_[n++].first;

@@ -1,5 +1,5 @@
-// Sampler: picks the next id from logits with temperature and nucleus (top-p)
-// filtering, or greedily at temperature 0. It owns its seeded Rng, so a seed
+// Sampler: picks the next id from logits with temperature, top-k and nucleus
+// (top-p) filtering, or greedily at temperature 0. It owns its seeded Rng, so a seed
 // reproduces a generation exactly.
 #pragma once
 
@@ -12,6 +12,7 @@ namespace blt::gen {
 
 struct SamplerOptions {
   double temperature = 0.8;  // 0: argmax
+  int64_t top_k = 0;         // keep the k most likely ids first (0: all)
   double top_p = 0.95;       // keep the smallest set of ids whose probability reaches top_p
   uint64_t seed = 1;
 };

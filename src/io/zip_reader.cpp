@@ -69,20 +69,12 @@ uint32_t crc32(std::span<const std::byte> bytes, uint32_t crc) {
   return ~crc;
 }
 
-// The whole file, mapped read-only; an empty file has no mapping.
+// The whole file, mapped read-only; an empty file has no mapping. IoError naming `path` if it cannot be
+// opened, is not a regular file or cannot be mapped.
 struct ZipReader::Mapping {
   const std::byte* data = nullptr;
   uint64_t size = 0;
-  Mapping() = default;
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() {
-    if (data) ::munmap(const_cast<std::byte*>(data), size);
-  }
-};
-
-ZipReader::ZipReader(const std::string& path) : path_(path) {
-  {
+  explicit Mapping(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw IoError("cannot open " + path + ": " + std::strerror(errno));
     struct stat st {};
@@ -95,131 +87,175 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
       ::close(fd);
       throw IoError("cannot read " + path + ": not a regular file");
     }
-    file_ = std::make_unique<Mapping>();
-    file_->size = static_cast<uint64_t>(st.st_size);
-    if (file_->size > 0) {
-      void* p = ::mmap(nullptr, file_->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    size = static_cast<uint64_t>(st.st_size);
+    if (size > 0) {
+      void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
       if (p == MAP_FAILED) {
         int err = errno;
         ::close(fd);
         throw IoError("cannot map " + path + ": " + std::strerror(err));
       }
-      file_->data = static_cast<const std::byte*>(p);
+      data = static_cast<const std::byte*>(p);
     }
     ::close(fd);
   }
-  const std::byte* base = file_->data;
-  const uint64_t size = file_->size;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() {
+    if (data) ::munmap(const_cast<std::byte*>(data), size);
+  }
+};
 
-  // End of central directory: the last 22 bytes, unless an archive comment follows it.
+namespace {
+
+// Where the central directory lies, from the end record (or the ZIP64 end record when there is one).
+struct CentralDirectory {
+  uint64_t disk = 0, cd_disk = 0;         // this disk, the directory's disk: both 0 in a single-disk zip
+  uint64_t n_on_disk = 0, n_entries = 0;  // entries on this disk, in all
+  uint64_t size = 0, offset = 0;          // bytes, first byte
+  uint64_t limit = 0;                     // the directory must end before this (the end records)
+};
+
+// The position of the end of central directory record: the last 22 bytes, unless an archive comment
+// follows it.
+uint64_t find_end_record(const std::string& path, const std::byte* base, uint64_t size) {
   if (size < kEndSize)
     fail(path, "not a zip archive: " + std::to_string(size) + " bytes is too small (truncated file?)");
-  uint64_t end = size;  // position of the end record; `size` means not found
   const uint64_t lowest = size - kEndSize > kMaxComment ? size - kEndSize - kMaxComment : 0;
-  for (uint64_t p = size - kEndSize + 1; p-- > lowest;) {
-    if (rd32(base + p) == kSigEnd && p + kEndSize + rd16(base + p + 20) == size) {
-      end = p;
-      break;
-    }
-  }
-  if (end == size) fail(path, "not a zip archive: no end-of-central-directory record (truncated file?)");
-  uint64_t disk = rd16(base + end + 4), cd_disk = rd16(base + end + 6);
-  uint64_t n_on_disk = rd16(base + end + 8), n_entries = rd16(base + end + 10);
-  uint64_t cd_size = rd32(base + end + 12), cd_offset = rd32(base + end + 16);
-  uint64_t cd_limit = end;  // the central directory ends before the end records
+  for (uint64_t p = size - kEndSize + 1; p-- > lowest;)
+    if (rd32(base + p) == kSigEnd && p + kEndSize + rd16(base + p + 20) == size) return p;
+  fail(path, "not a zip archive: no end-of-central-directory record (truncated file?)");
+}
 
-  // ZIP64: a locator right before the end record points at the ZIP64 end record, whose values win.
-  if (end >= kZip64LocatorSize && rd32(base + end - kZip64LocatorSize) == kSigZip64Locator) {
-    const std::byte* loc = base + end - kZip64LocatorSize;
-    const uint64_t z64 = rd64(loc + 8);
-    if (rd32(loc + 4) != 0 || rd32(loc + 16) > 1) fail(path, "multi-disk zip archives are not supported");
-    if (!within(z64, kZip64EndSize, end - kZip64LocatorSize) || rd32(base + z64) != kSigZip64End)
-      fail(path,
-           "ZIP64 locator points at byte " + std::to_string(z64) + ", where there is no ZIP64 end record");
-    disk = rd32(base + z64 + 16);
-    cd_disk = rd32(base + z64 + 20);
-    n_on_disk = rd64(base + z64 + 24);
-    n_entries = rd64(base + z64 + 32);
-    cd_size = rd64(base + z64 + 40);
-    cd_offset = rd64(base + z64 + 48);
-    cd_limit = z64;
-  }
-  if (disk != 0 || cd_disk != 0 || n_on_disk != n_entries)
+// ZIP64: a locator right before the end record at `end` points at the ZIP64 end record, whose values win.
+void apply_zip64_end(const std::string& path, const std::byte* base, uint64_t end, CentralDirectory& cd) {
+  if (end < kZip64LocatorSize || rd32(base + end - kZip64LocatorSize) != kSigZip64Locator) return;
+  const std::byte* loc = base + end - kZip64LocatorSize;
+  const uint64_t z64 = rd64(loc + 8);
+  if (rd32(loc + 4) != 0 || rd32(loc + 16) > 1) fail(path, "multi-disk zip archives are not supported");
+  if (!within(z64, kZip64EndSize, end - kZip64LocatorSize) || rd32(base + z64) != kSigZip64End)
+    fail(path,
+         "ZIP64 locator points at byte " + std::to_string(z64) + ", where there is no ZIP64 end record");
+  cd.disk = rd32(base + z64 + 16);
+  cd.cd_disk = rd32(base + z64 + 20);
+  cd.n_on_disk = rd64(base + z64 + 24);
+  cd.n_entries = rd64(base + z64 + 32);
+  cd.size = rd64(base + z64 + 40);
+  cd.offset = rd64(base + z64 + 48);
+  cd.limit = z64;
+}
+
+// The central directory of a single-disk archive, checked to lie within the file and to have room for
+// its entries.
+CentralDirectory read_end_records(const std::string& path, const std::byte* base, uint64_t size) {
+  const uint64_t end = find_end_record(path, base, size);
+  CentralDirectory cd;
+  cd.disk = rd16(base + end + 4);
+  cd.cd_disk = rd16(base + end + 6);
+  cd.n_on_disk = rd16(base + end + 8);
+  cd.n_entries = rd16(base + end + 10);
+  cd.size = rd32(base + end + 12);
+  cd.offset = rd32(base + end + 16);
+  cd.limit = end;  // the central directory ends before the end records
+  apply_zip64_end(path, base, end, cd);
+  if (cd.disk != 0 || cd.cd_disk != 0 || cd.n_on_disk != cd.n_entries)
     fail(path, "multi-disk zip archives are not supported");
-  if (!within(cd_offset, cd_size, cd_limit))
-    fail(path, "central directory (" + std::to_string(cd_size) + " bytes at " + std::to_string(cd_offset) +
+  if (!within(cd.offset, cd.size, cd.limit))
+    fail(path, "central directory (" + std::to_string(cd.size) + " bytes at " + std::to_string(cd.offset) +
                    ") lies outside the file of " + std::to_string(size) + " bytes (truncated file?)");
-  if (n_entries > cd_size / kCentralSize)
-    fail(path, std::to_string(n_entries) + " entries cannot fit in a central directory of " +
-                   std::to_string(cd_size) + " bytes");
+  if (cd.n_entries > cd.size / kCentralSize)
+    fail(path, std::to_string(cd.n_entries) + " entries cannot fit in a central directory of " +
+                   std::to_string(cd.size) + " bytes");
+  return cd;
+}
 
-  entries_.reserve(n_entries);
-  const uint64_t cd_end = cd_offset + cd_size;
-  uint64_t p = cd_offset;
-  for (uint64_t i = 0; i < n_entries; ++i) {
-    const std::string where =
-        "central directory entry " + std::to_string(i) + " (byte " + std::to_string(p) + ")";
-    if (!within(p, kCentralSize, cd_end) || rd32(base + p) != kSigCentral)
-      fail(path, where + " is malformed");
-    const std::byte* h = base + p;
-    ZipEntry e;
-    e.flags = rd16(h + 8);
-    e.method = rd16(h + 10);
-    e.crc32 = rd32(h + 16);
-    e.compressed_size = rd32(h + 20);
-    e.size = rd32(h + 24);
-    const uint64_t name_len = rd16(h + 28), extra_len = rd16(h + 30), comment_len = rd16(h + 32);
-    uint64_t disk_start = rd16(h + 34);
-    uint64_t local = rd32(h + 42);
-    if (!within(p + kCentralSize, name_len + extra_len + comment_len, cd_end))
-      fail(path, where + ": name/extra/comment run past the central directory");
-    e.name.assign(reinterpret_cast<const char*>(h + kCentralSize), name_len);
-
-    // ZIP64 extended information (id 1): 8-byte values for the 32-bit fields that are all ones.
-    const std::byte* x = h + kCentralSize + name_len;
-    for (uint64_t left = extra_len; left >= 4;) {
-      const uint64_t id = rd16(x), len = rd16(x + 2);
-      if (len > left - 4) fail(path, "entry '" + e.name + "': extra field runs past its header");
-      if (id == 1) {
-        const std::byte* f = x + 4;
-        uint64_t f_left = len;
-        auto take64 = [&](uint64_t& field) {
-          if (f_left < 8) fail(path, "entry '" + e.name + "': ZIP64 extra field is too short");
-          field = rd64(f);
-          f += 8;
-          f_left -= 8;
-        };
-        if (e.size == 0xffffffffu) take64(e.size);
-        if (e.compressed_size == 0xffffffffu) take64(e.compressed_size);
-        if (local == 0xffffffffu) take64(local);
-        if (disk_start == 0xffff) {
-          if (f_left < 4) fail(path, "entry '" + e.name + "': ZIP64 extra field is too short");
-          disk_start = rd32(f);
-        }
+// ZIP64 extended information (id 1) in the extra field [x, x + extra_len) of entry `e`: 8-byte values
+// for the 32-bit fields that are all ones (sizes, local header offset), 4 bytes for the disk number.
+void read_zip64_extra(const std::string& path, const std::byte* x, uint64_t extra_len, ZipEntry& e,
+                      uint64_t& local, uint64_t& disk_start) {
+  for (uint64_t left = extra_len; left >= 4;) {
+    const uint64_t id = rd16(x), len = rd16(x + 2);
+    if (len > left - 4) fail(path, "entry '" + e.name + "': extra field runs past its header");
+    if (id == 1) {
+      const std::byte* f = x + 4;
+      uint64_t f_left = len;
+      auto take64 = [&](uint64_t& field) {
+        if (f_left < 8) fail(path, "entry '" + e.name + "': ZIP64 extra field is too short");
+        field = rd64(f);
+        f += 8;
+        f_left -= 8;
+      };
+      if (e.size == 0xffffffffu) take64(e.size);
+      if (e.compressed_size == 0xffffffffu) take64(e.compressed_size);
+      if (local == 0xffffffffu) take64(local);
+      if (disk_start == 0xffff) {
+        if (f_left < 4) fail(path, "entry '" + e.name + "': ZIP64 extra field is too short");
+        disk_start = rd32(f);
       }
-      x += 4 + len;
-      left -= 4 + len;
     }
-    p += kCentralSize + name_len + extra_len + comment_len;
+    x += 4 + len;
+    left -= 4 + len;
+  }
+}
 
-    if (e.name.empty()) fail(path, where + " has an empty name");
-    if (disk_start != 0)
-      fail(path, "entry '" + e.name + "' is on another disk; multi-disk zips are not supported");
-    // The local header repeats the name and has its own extra field (torch pads it to align the data).
-    if (!within(local, kLocalSize, cd_offset) || rd32(base + local) != kSigLocal)
-      fail(path, "entry '" + e.name + "': no local header at byte " + std::to_string(local));
-    const uint64_t local_name = rd16(base + local + 26), local_extra = rd16(base + local + 28);
-    if (!within(local + kLocalSize, local_name + local_extra, cd_offset) || local_name != name_len ||
-        std::memcmp(base + local + kLocalSize, e.name.data(), name_len) != 0)
-      fail(path, "entry '" + e.name + "': local header at byte " + std::to_string(local) +
-                     " does not match the central directory");
-    e.data_offset = local + kLocalSize + local_name + local_extra;
-    if (!within(e.data_offset, e.compressed_size, cd_offset))
-      fail(path, "entry '" + e.name + "': " + std::to_string(e.compressed_size) + " bytes at " +
-                     std::to_string(e.data_offset) + " run past the data area (truncated file?)");
-    if (e.method == 0 && e.compressed_size != e.size)
-      fail(path, "entry '" + e.name + "' is stored but its sizes differ (" +
-                     std::to_string(e.compressed_size) + " vs " + std::to_string(e.size) + ")");
+// Sets e.data_offset from the local header at `local`, which must repeat the entry's name (its own extra
+// field may differ: torch pads it to align the data); the data must end before the central directory.
+void locate_data(const std::string& path, const std::byte* base, uint64_t local, uint64_t cd_offset,
+                 ZipEntry& e) {
+  if (!within(local, kLocalSize, cd_offset) || rd32(base + local) != kSigLocal)
+    fail(path, "entry '" + e.name + "': no local header at byte " + std::to_string(local));
+  const uint64_t local_name = rd16(base + local + 26), local_extra = rd16(base + local + 28);
+  if (!within(local + kLocalSize, local_name + local_extra, cd_offset) || local_name != e.name.size() ||
+      std::memcmp(base + local + kLocalSize, e.name.data(), e.name.size()) != 0)
+    fail(path, "entry '" + e.name + "': local header at byte " + std::to_string(local) +
+                   " does not match the central directory");
+  e.data_offset = local + kLocalSize + local_name + local_extra;
+  if (!within(e.data_offset, e.compressed_size, cd_offset))
+    fail(path, "entry '" + e.name + "': " + std::to_string(e.compressed_size) + " bytes at " +
+                   std::to_string(e.data_offset) + " run past the data area (truncated file?)");
+}
+
+// Central directory entry `i`, whose header starts at `p`; advances `p` past it.
+ZipEntry read_central_entry(const std::string& path, const std::byte* base, const CentralDirectory& cd,
+                            uint64_t i, uint64_t& p) {
+  const uint64_t cd_end = cd.offset + cd.size;
+  const std::string where =
+      "central directory entry " + std::to_string(i) + " (byte " + std::to_string(p) + ")";
+  if (!within(p, kCentralSize, cd_end) || rd32(base + p) != kSigCentral) fail(path, where + " is malformed");
+  const std::byte* h = base + p;
+  ZipEntry e;
+  e.flags = rd16(h + 8);
+  e.method = rd16(h + 10);
+  e.crc32 = rd32(h + 16);
+  e.compressed_size = rd32(h + 20);
+  e.size = rd32(h + 24);
+  const uint64_t name_len = rd16(h + 28), extra_len = rd16(h + 30), comment_len = rd16(h + 32);
+  uint64_t disk_start = rd16(h + 34);
+  uint64_t local = rd32(h + 42);
+  if (!within(p + kCentralSize, name_len + extra_len + comment_len, cd_end))
+    fail(path, where + ": name/extra/comment run past the central directory");
+  e.name.assign(reinterpret_cast<const char*>(h + kCentralSize), name_len);
+  read_zip64_extra(path, h + kCentralSize + name_len, extra_len, e, local, disk_start);
+  p += kCentralSize + name_len + extra_len + comment_len;
+
+  if (e.name.empty()) fail(path, where + " has an empty name");
+  if (disk_start != 0)
+    fail(path, "entry '" + e.name + "' is on another disk; multi-disk zips are not supported");
+  locate_data(path, base, local, cd.offset, e);
+  if (e.method == 0 && e.compressed_size != e.size)
+    fail(path, "entry '" + e.name + "' is stored but its sizes differ (" + std::to_string(e.compressed_size) +
+                   " vs " + std::to_string(e.size) + ")");
+  return e;
+}
+
+}  // namespace
+
+ZipReader::ZipReader(const std::string& path) : path_(path), file_(std::make_unique<Mapping>(path)) {
+  const CentralDirectory cd = read_end_records(path, file_->data, file_->size);
+  entries_.reserve(cd.n_entries);
+  uint64_t p = cd.offset;
+  for (uint64_t i = 0; i < cd.n_entries; ++i) {
+    ZipEntry e = read_central_entry(path, file_->data, cd, i, p);
     if (!index_.emplace(e.name, entries_.size()).second) fail(path, "entry '" + e.name + "' appears twice");
     entries_.push_back(std::move(e));
   }

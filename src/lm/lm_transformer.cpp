@@ -32,7 +32,7 @@ Var LMTransformer::forward(Graph& g, std::span<const int32_t> tokens, int64_t B,
   if (T > args_.max_seqlen)
     throw ShapeError("[lm_transformer] sequence of " + std::to_string(T) + " tokens exceeds max_seqlen " +
                      std::to_string(args_.max_seqlen));
-  // Positions and masks live in the arena so they outlive the backward pass.
+  // Positions and masks live in the step arena: a warm step allocates nothing.
   auto* pos = static_cast<int32_t*>(g.arena().alloc(sizeof(int32_t) * T));
   for (int64_t t = 0; t < T; ++t) pos[t] = static_cast<int32_t>(t);
   const std::span<ops::KeyRange> ranges{static_cast<ops::KeyRange*>(g.arena().alloc(sizeof(ops::KeyRange) * B * T)),

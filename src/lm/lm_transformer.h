@@ -20,7 +20,7 @@ class LMTransformer {
   // Declares the parameters in `reg` (which the caller then allocates and fills).
   LMTransformer(const LMTransformerArgs& args, nn::ParamRegistry& reg);
 
-  // tokens (B,T) -> logits (B,T,V). T <= max_seqlen. `tokens` must outlive backward.
+  // tokens (B,T) -> logits (B,T,V). T <= max_seqlen.
   Var forward(Graph& g, std::span<const int32_t> tokens, int64_t B, int64_t T) const;
 
   // Cached decoding (inference, one row): context (T) holds every token of the current context window

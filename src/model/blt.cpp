@@ -2,6 +2,7 @@
 #include "model/blt.h"
 
 #include <cmath>
+#include <memory>
 
 #include "model/hash_ngram.h"
 #include "ops/concat.h"
@@ -88,8 +89,10 @@ Var ByteLatentTransformer::embed(Graph& g, std::span<const int32_t> tokens, int6
     for (int64_t r = 0; r < n_tables * B; ++r)
       std::copy_n(all.begin() + r * N + (N - keep), keep, ids.begin() + r * keep);
   }
-  std::vector<Var> tables = {encoder_.tok_embeddings()};
-  for (nn::ParamId id : hash_tables_) tables.push_back(reg_->var(id));
+  // The tables' views live in the arena: a decoding step allocates nothing.
+  auto tables = arena_span<Var>(g, n_tables);
+  std::construct_at(&tables[0], encoder_.tok_embeddings());
+  for (int64_t t = 1; t < n_tables; ++t) std::construct_at(&tables[t], reg_->var(hash_tables_[t - 1]));
   return ops::embedding_sum(g, tables, ids, Shape{B, keep});
 }
 

@@ -19,7 +19,7 @@ class ByteLatentTransformer {
   // Declares every parameter under the reference state_dict names.
   ByteLatentTransformer(const BltArgs& args, nn::ParamRegistry& reg);
 
-  // tokens (B,N) with their patch layout -> logits (B,N,V). `tokens` and `layout` must outlive backward.
+  // tokens (B,N) with their patch layout -> logits (B,N,V).
   Var forward(Graph& g, std::span<const int32_t> tokens, const patching::PatchLayout& layout) const;
 
   // The local encoder's input embeddings of the last n_new tokens of one row's context (T): byte table +

@@ -101,9 +101,10 @@ void BltArgs::validate(const std::string& where) const {
   if (max_patch_length && *max_patch_length < 1) fail("max_patch_length", "must be positive");
 }
 
-BltArgs parse_blt_args(const nlohmann::json& obj, const std::string& where) {
-  io::JsonFields f(obj, where);
-  BltArgs a;
+namespace {
+
+// The sizes and numerics of the three transformers (dims, layers, heads, RoPE, init, sequence lengths).
+void read_transformer_fields(io::JsonFields& f, BltArgs& a) {
   f.optional("seed", a.seed);
   f.optional("vocab_size", a.vocab_size);
   f.optional("eos_id", a.eos_id);
@@ -130,14 +131,21 @@ BltArgs parse_blt_args(const nlohmann::json& obj, const std::string& where) {
   f.required("max_encoder_seq_length", a.max_encoder_seq_length);
   f.required("local_attention_window_len", a.local_attention_window_len);
   f.optional("attn_bias_type", a.attn_bias_type);
+}
+
+// The patcher settings kept with the model.
+void read_patching_fields(io::JsonFields& f, BltArgs& a) {
   f.optional("patching_mode", a.patching_mode);
   f.optional("patch_size", a.patch_size);
   f.optional("patching_threshold", a.patching_threshold);
   f.optional("patching_threshold_add", a.patching_threshold_add);
   f.optional("monotonicity", a.monotonicity);
   f.optional("max_patch_length", a.max_patch_length);
+}
+
+// The hash n-gram embeddings; the group sizes are a list of ints or, as the reference also accepts, "3,4,5".
+void read_hash_ngram_fields(io::JsonFields& f, const nlohmann::json& obj, BltArgs& a) {
   if (f.has("encoder_hash_byte_group_size") && obj.at("encoder_hash_byte_group_size").is_string()) {
-    // The reference also accepts "3,4,5".
     std::string s;
     f.required("encoder_hash_byte_group_size", s);
     std::stringstream ss(s);
@@ -146,7 +154,7 @@ BltArgs parse_blt_args(const nlohmann::json& obj, const std::string& where) {
         try {
           a.encoder_hash_byte_group_size.push_back(std::stoll(item));
         } catch (const std::exception&) {
-          throw ConfigError(where + ": field 'encoder_hash_byte_group_size': '" + item + "' is not an integer");
+          throw ConfigError(f.where() + ": field 'encoder_hash_byte_group_size': '" + item + "' is not an integer");
         }
       }
   } else {
@@ -154,6 +162,10 @@ BltArgs parse_blt_args(const nlohmann::json& obj, const std::string& where) {
   }
   f.optional("encoder_hash_byte_group_vocab", a.encoder_hash_byte_group_vocab);
   f.optional("encoder_hash_byte_group_nb_functions", a.encoder_hash_byte_group_nb_functions);
+}
+
+// Cross attention, pooling and the local models' embedding/transformer switches.
+void read_cross_attention_fields(io::JsonFields& f, BltArgs& a) {
   f.optional("cross_attn_encoder", a.cross_attn_encoder);
   f.optional("cross_attn_decoder", a.cross_attn_decoder);
   f.optional("cross_attn_window_encoder", a.cross_attn_window_encoder);
@@ -166,12 +178,14 @@ BltArgs parse_blt_args(const nlohmann::json& obj, const std::string& where) {
   f.optional("downsampling_by_pooling", a.downsampling_by_pooling);
   f.optional("share_encoder_decoder_emb", a.share_encoder_decoder_emb);
   f.optional("use_local_encoder_transformer", a.use_local_encoder_transformer);
+}
 
-  // Reference fields that must keep their default for this implementation.
+// Reference fields that must keep their default, or stay null, for this implementation: ConfigError otherwise.
+void check_unsupported_fields(io::JsonFields& f) {
   auto must_be = [&](const char* name, auto expected, const std::string& why) {
     decltype(expected) v = expected;
     f.optional(name, v);
-    if (v != expected) throw ConfigError(where + ": field '" + name + "' " + why);
+    if (v != expected) throw ConfigError(f.where() + ": field '" + name + "' " + why);
   };
   must_be("use_rope", true, "must be true (the reference crashes without RoPE)");
   must_be("weight_tying", false, "tied weights are not supported (the reference crashes)");
@@ -187,10 +201,13 @@ BltArgs parse_blt_args(const nlohmann::json& obj, const std::string& where) {
   for (const char* name : {"encoder_ngram_to_size_str", "encoder_ngram_table_dir", "ngram_vocab_sizes",
                            "global_local_decoder_residual_layer", "conv_kernel_size", "dim_token_emb",
                            "dim_patch_emb"}) {
-    if (f.has(name)) throw ConfigError(where + ": field '" + std::string(name) + "' is not supported; use null");
+    if (f.has(name)) throw ConfigError(f.where() + ": field '" + std::string(name) + "' is not supported; use null");
     f.ignore({name});  // null (the reference's default) is accepted silently
   }
-  // Reference fields about devices, parallelism, logging or training tricks: no effect on the computation.
+}
+
+// Reference fields about devices, parallelism, logging or training tricks: no effect on the computation.
+void ignore_runtime_fields(io::JsonFields& f) {
   f.ignore({"dim", "n_layers", "n_heads", "attn_impl", "alpha_depth", "architecture", "attn_to_keep",
             "cross_attn_use_flex_attention", "custom_bwd", "encoder_enable_byte_group_hash", "encoder_lm_loss",
             "encoder_preds_low_entropy_toks", "encoder_preds_random_toks", "entropy_model_checkpoint_dir",
@@ -200,6 +217,19 @@ BltArgs parse_blt_args(const nlohmann::json& obj, const std::string& where) {
             "patching_thresholds_str", "recompute_attn", "recompute_fc1_out", "recompute_fc3_out",
             "rope_use_fp32_in_outer_product", "sequence_parallel", "tokenize_with_bpe_delimiter", "use_fsdp",
             "init_device", "init_dtype"});
+}
+
+}  // namespace
+
+BltArgs parse_blt_args(const nlohmann::json& obj, const std::string& where) {
+  io::JsonFields f(obj, where);
+  BltArgs a;
+  read_transformer_fields(f, a);
+  read_patching_fields(f, a);
+  read_hash_ngram_fields(f, obj, a);
+  read_cross_attention_fields(f, a);
+  check_unsupported_fields(f);
+  ignore_runtime_fields(f);
   f.finish();
   a.validate(where);
   return a;

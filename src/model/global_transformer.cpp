@@ -28,7 +28,10 @@ Var GlobalTransformer::operator()(Graph& g, const Var& h_in, std::span<const int
   const nn::SelfAttnContext ctx{&rope_, {pos, static_cast<size_t>(P)}, ranges(g, global_tokens, B, P)};
   Var h = h_in;
   if (token_proj_ && h.shape().last() != args_.dim_global) h = (*token_proj_)(g, h);
-  for (const auto& layer : layers_) h = layer(g, h, ctx);
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    h = layers_[l](g, h, ctx);
+    g.trace(LayerName("global_transformer", static_cast<int64_t>(l), "out"), h.value);
+  }
   return h;
 }
 

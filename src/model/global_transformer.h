@@ -17,7 +17,7 @@ class GlobalTransformer {
  public:
   GlobalTransformer(const BltArgs& a, nn::ParamRegistry& reg);
 
-  // h (B,P,Din), global_tokens (B·P) -> (B,P,dim_global). `global_tokens` must outlive backward.
+  // h (B,P,Din), global_tokens (B·P) -> (B,P,dim_global).
   Var operator()(Graph& g, const Var& h, std::span<const int32_t> global_tokens) const;
 
   // Cached decoding (one row): h (1,np,Din) are the next np patches; global_tokens (P) the tokens of every

@@ -15,16 +15,15 @@ void hash_ngram_ids(std::span<const int32_t> tokens, int64_t B, int64_t T, int64
   if (static_cast<int64_t>(tokens.size()) != B * T || out.size() != tokens.size())
     throw ShapeError("[hash_ngram] " + std::to_string(tokens.size()) + " tokens, " + std::to_string(out.size()) +
                      " outputs for (" + std::to_string(B) + "," + std::to_string(T) + ")");
-  // Unsigned arithmetic wraps modulo 2^64 exactly as torch's int64 does.
-  std::vector<uint64_t> powers(group_size);
-  powers[0] = 1;
-  for (int64_t i = 1; i < group_size; ++i) powers[i] = powers[i - 1] * kHashPrimes[func];
+  // Unsigned arithmetic wraps modulo 2^64 exactly as torch's int64 does. Horner's rule from the newest
+  // element down gives Σ_i window[i]·prime^i with no table of powers.
+  const uint64_t prime = kHashPrimes[func];
   for (int64_t b = 0; b < B; ++b)
     for (int64_t j = 0; j < T; ++j) {
       uint64_t h = 0;
-      for (int64_t i = 0; i < group_size; ++i) {
+      for (int64_t i = group_size - 1; i >= 0; --i) {
         const int64_t pos = j - group_size + 1 + i;  // window element i; before the start it is 0
-        if (pos >= 0) h += static_cast<uint64_t>(static_cast<int64_t>(tokens[b * T + pos])) * powers[i];
+        h = h * prime + (pos >= 0 ? static_cast<uint64_t>(static_cast<int64_t>(tokens[b * T + pos])) : 0);
       }
       const int64_t s = static_cast<int64_t>(h);
       out[b * T + j] = static_cast<int32_t>(((s % max_hash) + max_hash) % max_hash);

@@ -36,8 +36,10 @@ Var LocalDecoder::operator()(Graph& g, const Var& embeds, const Var& h_global, c
     if (args_.cross_attn_decoder && (i == 0 || args_.cross_attn_all_layers_decoder)) {
       FlopScope scope(g.flops(), "decoder_cross_attn");
       h = ops::add(g, h, stack_.cross()[i](g, h, patch_embeds, ctx.cross));  // 2·h + attention, as the reference
+      g.trace(LayerName("local_decoder", static_cast<int64_t>(i), "cross_out"), h.value);
     }
     h = layers[i](g, h, ctx.self);
+    g.trace(LayerName("local_decoder", static_cast<int64_t>(i), "out"), h.value);
   }
   return output_(g, norm_(g, h));
 }

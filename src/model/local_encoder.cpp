@@ -2,6 +2,7 @@
 // its cached-decoding halves: byte steps, and patch vectors once a patch closes.
 #include "model/local_encoder.h"
 
+#include <array>
 #include <cmath>
 
 #include "ops/concat.h"
@@ -19,6 +20,7 @@ std::optional<std::pair<int64_t, int64_t>> encoder_patch_projection(const BltArg
 
 LocalEncoder::LocalEncoder(const BltArgs& a, nn::ParamRegistry& reg)
     : args_(a),
+      pool_modes_(a.pool_modes()),
       reg_(&reg),
       stack_(reg, "local_encoder", a.encoder_args(), a.encoder_dim_token_emb(), encoder_patch_projection(a),
              a.cross_attn_encoder ? (a.cross_attn_all_layers_encoder ? a.n_layers_local_encoder : 1) : 0,
@@ -34,16 +36,18 @@ LocalEncoder::Output LocalEncoder::operator()(Graph& g, const Var& embeds, const
   Var h = embeds;
   for (int64_t i = 0; i < n; ++i) {
     h = stack_.layers()[i](g, h, ctx.self);
+    g.trace(LayerName("local_encoder", i, "out"), h.value);
     if (!args_.cross_attn_encoder || !(i == n - 1 || args_.cross_attn_all_layers_encoder)) continue;
     FlopScope scope(g.flops(), "encoder_cross_attn");
     if (!out.patch_embeds.value.defined()) {
       // Patch queries, once: pool each patch's bytes, project to k slots of width D.
-      const Var pooled = ops::segment_pool(g, h, layout.offsets, P, args_.pool_modes().front());
+      const Var pooled = ops::segment_pool(g, h, layout.offsets, P, pool_modes_.front());
       out.patch_embeds = (*stack_.patch_projection())(g, pooled).reshape(Shape{B, P * args_.k(), D});
     }
     const auto& cross = stack_.cross()[args_.cross_attn_all_layers_encoder ? i : 0];
     // The reference adds the cross output (itself x + attention) to x: 2·x + attention.
     out.patch_embeds = ops::add(g, out.patch_embeds, cross(g, out.patch_embeds, h, ctx.cross));
+    g.trace(LayerName("local_encoder", i, "patch_embeds"), out.patch_embeds.value);
   }
   out.h = h;
   return out;
@@ -78,10 +82,10 @@ Var LocalEncoder::patch_vectors(Graph& g, std::span<const Tensor> layer_states, 
     return Graph::constant(layer_states[layer].view().slice(b_lo, b_hi).reshape(Shape{1, b_hi - b_lo, D}));
   };
   if (!args_.cross_attn_encoder) {
-    std::vector<Var> pooled;
-    for (ops::PoolMode m : args_.pool_modes())
-      pooled.push_back(ops::segment_pool(g, bytes(n - 1), {off, static_cast<size_t>(np + 1)}, np, m));
-    return pooled.size() == 1 ? pooled[0] : ops::concat_last(g, pooled);
+    std::array<Var, 3> pooled;  // at most mean, min and max
+    for (size_t i = 0; i < pool_modes_.size(); ++i)
+      pooled[i] = ops::segment_pool(g, bytes(n - 1), {off, static_cast<size_t>(np + 1)}, np, pool_modes_[i]);
+    return pool_modes_.size() == 1 ? pooled[0] : ops::concat_last(g, std::span(pooled).first(pool_modes_.size()));
   }
   FlopScope scope(g.flops(), "encoder_cross_attn");
   Var out;
@@ -89,7 +93,7 @@ Var LocalEncoder::patch_vectors(Graph& g, std::span<const Tensor> layer_states, 
     if (!(i == n - 1 || args_.cross_attn_all_layers_encoder)) continue;
     const Var h = bytes(i);
     if (!out.value.defined()) {
-      const Var pooled = ops::segment_pool(g, h, {off, static_cast<size_t>(np + 1)}, np, args_.pool_modes().front());
+      const Var pooled = ops::segment_pool(g, h, {off, static_cast<size_t>(np + 1)}, np, pool_modes_.front());
       out = (*stack_.patch_projection())(g, pooled).reshape(Shape{1, np * k, D});
     }
     const auto& cross = stack_.cross()[args_.cross_attn_all_layers_encoder ? i : 0];

@@ -42,6 +42,7 @@ class LocalEncoder {
 
  private:
   const BltArgs& args_;
+  std::vector<ops::PoolMode> pool_modes_;  // args_.pool_modes(), parsed once
   const nn::ParamRegistry* reg_;
   LocalStack stack_;
   nn::ParamId tok_embeddings_;

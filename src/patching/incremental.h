@@ -36,6 +36,8 @@ class IncrementalPatcher {
   int64_t size() const { return n_; }  // tokens pushed
   const PatcherArgs& args() const { return args_; }
   void reset();
+  // Room for the lengths of `n` tokens, so pushes allocate nothing (cached decoding).
+  void reserve(int64_t n) { lengths_.reserve(static_cast<size_t>(n)); }
 
  private:
   bool next_is_start(int32_t token, float entropy) const;  // does position n_+1 start a patch?

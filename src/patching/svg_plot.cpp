@@ -52,6 +52,7 @@ std::string xml_escape(const std::string& s) {
 
 }  // namespace
 
+// long: one SVG document written top to bottom (axes, bars, threshold, patches, legend) reads best whole.
 std::string patch_svg(std::span<const uint8_t> bytes, std::span<const float> entropies,
                       std::span<const int32_t> patch_lengths, float threshold) {
   const int64_t n = static_cast<int64_t>(bytes.size());

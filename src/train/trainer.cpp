@@ -94,36 +94,69 @@ void Trainer::save() {
   task_.save_model(out_dir_);
 }
 
+double Trainer::forward_backward() {
+  task_.params().zero_grad();
+  double step_loss = 0;
+  for (int64_t micro = 0; micro < cfg_.grad_accum; ++micro) {
+    stream_.next_batch(cfg_.batch, rows_, stream_.has_side() ? &side_ : nullptr);
+    graph_.reset();
+    Var loss = task_.loss(graph_, rows_, stream_.has_side() ? std::span<const float>(side_) : std::span<const float>{},
+                          cfg_.batch, cfg_.seq_len);
+    // Each micro-batch holds the same number of targets: average them.
+    dispatch(loss.dtype(), [&]<class T>() { *loss.grad.data<T>() = T(1) / static_cast<T>(cfg_.grad_accum); });
+    graph_.backward();
+    step_loss += loss.value.at(0) / static_cast<double>(cfg_.grad_accum);
+  }
+  return step_loss;
+}
+
+namespace {
+
+// Loss and FLOPs summed over the steps since the last metrics line.
+struct LogWindow {
+  double loss = 0, flops = 0;
+  int64_t steps = 0;
+};
+
+// One metrics line: the window's mean loss and FLOPs per byte (`targets` per step), the step's report
+// `r` and the run's totals in `s`, then the task's stats.
+nlohmann::json metrics_line(const TrainState& s, const StepReport& r, const LogWindow& w, int64_t targets) {
+  nlohmann::json line = {{"step", s.step},
+                         {"loss", w.loss / w.steps},
+                         {"bpb", w.loss / w.steps / std::log(2.0)},
+                         {"lr", r.lr},
+                         {"grad_norm", r.grad_norm},
+                         {"bytes_per_s", r.bytes_per_s},
+                         {"tokens_seen", s.tokens_seen},
+                         {"seconds", s.seconds}};
+  if (r.valid_bpb) line["valid_bpb"] = *r.valid_bpb;
+  // FLOPs the ops executed (forward + backward) per training byte since the last line.
+  line["flops_per_byte"] = w.flops / static_cast<double>(w.steps * targets);
+  line["flops"] = s.flops;
+  for (auto& [k, v] : r.stats.items()) line[k] = v;
+  return line;
+}
+
+}  // namespace
+
 int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(const StepReport&)>& report) {
   using clock = std::chrono::steady_clock;
   const ScheduleConfig sched{cfg_.warmup, cfg_.steps, cfg_.lr_min_ratio};
   const auto run_start = clock::now();
   const double seconds_before = state_.seconds;
   int64_t run_targets = 0, run_steps = 0;
-  double window_loss = 0, window_flops = 0;
-  int64_t window_steps = 0;
+  LogWindow window;
   while (state_.step < cfg_.steps) {
     if (stop.load()) {
       save();
       return state_.step;
     }
-    task_.params().zero_grad();
-    double step_loss = 0;
-    for (int64_t micro = 0; micro < cfg_.grad_accum; ++micro) {
-      stream_.next_batch(cfg_.batch, rows_, stream_.has_side() ? &side_ : nullptr);
-      graph_.reset();
-      Var loss = task_.loss(graph_, rows_, stream_.has_side() ? std::span<const float>(side_) : std::span<const float>{},
-                            cfg_.batch, cfg_.seq_len);
-      // Each micro-batch holds the same number of targets: average them.
-      dispatch(loss.dtype(), [&]<class T>() { *loss.grad.data<T>() = T(1) / static_cast<T>(cfg_.grad_accum); });
-      graph_.backward();
-      step_loss += loss.value.at(0) / static_cast<double>(cfg_.grad_accum);
-    }
+    const double step_loss = forward_backward();
     // FLOPs the ops executed this step (forward + backward).
     const double step_flops = graph_.flops().total_forward() + graph_.flops().total_backward();
     graph_.flops().clear();
     state_.flops += step_flops;
-    window_flops += step_flops;
+    window.flops += step_flops;
     const double grad_norm = clip_grad_norm(task_.params(), cfg_.clip);
     const double lr = cfg_.adam.lr * lr_factor(sched, state_.step + 1);
     opt_.step(lr);
@@ -131,8 +164,8 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
     const int64_t targets = cfg_.batch * cfg_.seq_len * cfg_.grad_accum;
     state_.tokens_seen += targets;
     run_targets += targets;
-    window_loss += step_loss;
-    ++window_steps;
+    window.loss += step_loss;
+    ++window.steps;
     const double run_seconds = std::chrono::duration<double>(clock::now() - run_start).count();
     state_.seconds = seconds_before + run_seconds;
 
@@ -149,23 +182,8 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
     if (last || (cfg_.eval_every > 0 && state_.step % cfg_.eval_every == 0)) r.valid_bpb = task_.validate();
     if (last || state_.step % cfg_.log_every == 0 || r.valid_bpb) {
       r.stats = task_.step_stats();
-      nlohmann::json line = {{"step", state_.step},
-                             {"loss", window_loss / window_steps},
-                             {"bpb", window_loss / window_steps / std::log(2.0)},
-                             {"lr", lr},
-                             {"grad_norm", grad_norm},
-                             {"bytes_per_s", r.bytes_per_s},
-                             {"tokens_seen", state_.tokens_seen},
-                             {"seconds", state_.seconds}};
-      if (r.valid_bpb) line["valid_bpb"] = *r.valid_bpb;
-      // FLOPs the ops executed (forward + backward) per training byte since the last line.
-      line["flops_per_byte"] = window_flops / static_cast<double>(window_steps * targets);
-      line["flops"] = state_.flops;
-      for (auto& [k, v] : r.stats.items()) line[k] = v;
-      log(line);
-      window_loss = 0;
-      window_flops = 0;
-      window_steps = 0;
+      log(metrics_line(state_, r, window, targets));
+      window = LogWindow{};
     }
     report(r);
     if (last || (cfg_.save_every > 0 && state_.step % cfg_.save_every == 0)) save();

@@ -80,6 +80,9 @@ class Trainer {
  private:
   void save();
   void log(const nlohmann::json& line);
+  // Zeroes the grads, then runs cfg_.grad_accum micro-batches forward and backward (grads accumulated,
+  // each scaled by 1/grad_accum). Returns the step's mean loss in nats per target.
+  double forward_backward();
 
   TrainerConfig cfg_;
   TrainTask& task_;

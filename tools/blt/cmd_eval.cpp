@@ -1,10 +1,12 @@
 // `blt eval`: bits per byte of a BLT on a corpus, with the mean patch size and
 // the inference FLOPs per byte (analytic and executed, by component).
+#include <filesystem>
 #include <iostream>
 
 #include "data/documents.h"
 #include "eval/evaluate.h"
 #include "eval/flops.h"
+#include "io/safetensors.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/progress.h"
 
@@ -22,6 +24,7 @@ Command add_eval(CLI::App& app) {
     std::vector<std::string> files;
     bool json = false;
     int64_t max_bytes = 0;
+    std::string trace;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--model", o->model, "BLT model directory")->required()->check(CLI::ExistingDirectory);
@@ -30,16 +33,31 @@ Command add_eval(CLI::App& app) {
       ->check(CLI::ExistingPath);
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->add_option("--max-bytes", o->max_bytes, "Evaluate at most this many bytes (0: all)")->capture_default_str();
+  cmd->add_option("--trace", o->trace,
+                  "Write the first window's named activations (embeddings, every layer's output, patch states, "
+                  "logits) to this safetensors file");
   return {cmd, [o] {
+    if (!o->trace.empty()) {  // checked before the work, not after
+      const std::filesystem::path dir = std::filesystem::absolute(o->trace).parent_path();
+      if (!std::filesystem::is_directory(dir)) throw IoError(o->trace + ": folder " + dir.string() + " does not exist");
+    }
     const modeldir::BltModel m = modeldir::BltModel::load(o->model);
     const data::Corpus corpus = data::load_corpus(o->files);
     data::EvalWindows windows(corpus, m.args.max_encoder_seq_length);
     patching::RowPatcher patcher(m.patcher, m.entropy_lm(), m.args.eos_id);
     ByteProgress line("eval");
-    const auto r = eval::evaluate(m, patcher, windows, o->max_bytes, [&](int64_t done, int64_t total) {
-      line.update(static_cast<double>(done), static_cast<double>(total));
-    });
+    TraceRecorder tracer;
+    const auto r = eval::evaluate(
+        m, patcher, windows, o->max_bytes,
+        [&](int64_t done, int64_t total) { line.update(static_cast<double>(done), static_cast<double>(total)); },
+        o->trace.empty() ? nullptr : &tracer);
     line.finish();
+    if (!o->trace.empty()) {
+      std::vector<std::pair<std::string, TensorView>> named;
+      for (const auto& [name, t] : tracer.tensors()) named.emplace_back(name, t.view());
+      io::write_safetensors(o->trace, named, {{"source", "blt eval --trace: first evaluation window"}});
+      std::cerr << "trace: " << named.size() << " activations written to " << o->trace << "\n";
+    }
     std::optional<lm::LMTransformerArgs> ent;
     if (m.entropy) ent = m.entropy->args;
     const auto analytic = eval::blt_flops(m.args, r.mean_patch_size, m.args.max_encoder_seq_length, ent);

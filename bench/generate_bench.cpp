@@ -1,0 +1,342 @@
+// Cached vs recompute-everything generation (see generate_bench.h).
+#include "bench/generate_bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "bench/alloc_counter.h"
+#include "blas/gemm.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "data/tokenizer.h"
+#include "generate/generation.h"
+#include "io/file.h"
+#include "lm/entropies.h"
+#include "modeldir/blt_model.h"
+#include "patching/calibrate.h"
+#include "patching/patcher.h"
+#include "patching/row_patcher.h"
+
+#ifndef BLT_SOURCE_DIR
+#define BLT_SOURCE_DIR "."
+#endif
+
+namespace blt::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The `blt bench blt` shape (bench/blt_bench.cpp), entropy-patched.
+model::BltArgs bench_args() {
+  model::BltArgs a;
+  a.dim_global = 512;
+  a.n_layers_global = 8;
+  a.n_heads_global = 8;
+  a.dim_local_encoder = a.dim_local_decoder = 256;
+  a.n_layers_local_encoder = 1;
+  a.n_layers_local_decoder = 4;
+  a.n_heads_local_encoder = a.n_heads_local_decoder = 4;
+  a.max_seqlen = 4096;
+  a.max_encoder_seq_length = 4096;
+  a.local_attention_window_len = 512;
+  a.attn_bias_type = "block_causal";
+  a.encoder_hash_byte_group_size = {3, 4, 5, 6, 7, 8};
+  a.encoder_hash_byte_group_nb_functions = 1;
+  a.encoder_hash_byte_group_vocab = 4096;
+  a.cross_attn_encoder = a.cross_attn_decoder = true;
+  a.cross_attn_k = 2;
+  a.cross_attn_nheads = 4;
+  a.cross_attn_init_by_pooling = true;
+  a.downsampling_by_pooling = "max";
+  a.patching_mode = "entropy";
+  a.validate("bench generate");
+  return a;
+}
+
+// The bundled entropy model's shape (models/entropy-kjv/params.json).
+lm::LMTransformerArgs entropy_args() {
+  lm::LMTransformerArgs a;
+  a.dim = 256;
+  a.n_layers = 2;
+  a.n_heads = 4;
+  a.multiple_of = 64;
+  a.max_seqlen = 512;
+  a.sliding_window = 512;
+  a.attn_bias_type = lm::AttnBias::LocalBlockCausal;
+  a.vocab_size = 260;
+  a.eos_id = 2;
+  a.validate("bench generate: entropy model");
+  return a;
+}
+
+std::string find_text(const std::string& given) {
+  if (!given.empty()) return given;
+  for (const std::string& p : {std::string("data/sample/train.txt"), std::string(BLT_SOURCE_DIR) + "/data/sample/train.txt"})
+    if (std::filesystem::exists(p)) return p;
+  throw IoError("data/sample/train.txt: not found (run from the source tree or pass --text)");
+}
+
+// Greedy over the byte ids (never BOS/EOS/pad, so every run generates exactly n bytes).
+int32_t greedy_byte(std::span<const float> logits) {
+  const auto b = logits.begin() + patching::kByteOffset;
+  return static_cast<int32_t>(std::max_element(b, logits.end()) - logits.begin());
+}
+
+struct Run {
+  double prefill_s = 0, generate_s = 0;
+  double prefill_flops = 0, generate_flops = 0;
+  int64_t prefill_steps = 0, generate_steps = 0;  // global-model patch steps
+  uint64_t prefill_allocs = 0, step_allocs = 0, max_step_allocs = 0;
+  std::vector<int32_t> ids;                       // generated
+};
+
+// reset, prefill with `prompt`, then n greedy steps (argmax + one-byte feed), each step counted.
+Run generate_once(gen::Decoder& d, std::span<const int32_t> prompt, int64_t n) {
+  Run r;
+  r.ids.reserve(static_cast<size_t>(n));
+  d.reset();
+  const double f0 = d.flops();
+  const int64_t g0 = d.global_steps();
+  const uint64_t a0 = allocation_count();
+  auto t = Clock::now();
+  std::span<const float> logits = d.feed(prompt);
+  r.prefill_s = since(t);
+  r.prefill_allocs = allocation_count() - a0;
+  const double f1 = d.flops();
+  const int64_t g1 = d.global_steps();
+  t = Clock::now();
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t a = allocation_count();
+    const int32_t next = greedy_byte(logits);
+    r.ids.push_back(next);
+    logits = d.feed({&next, 1});
+    const uint64_t da = allocation_count() - a;
+    r.step_allocs += da;
+    r.max_step_allocs = std::max(r.max_step_allocs, da);
+  }
+  r.generate_s = since(t);
+  r.prefill_flops = f1 - f0;
+  r.generate_flops = d.flops() - f1;
+  r.prefill_steps = g1 - g0;
+  r.generate_steps = d.global_steps() - g1;
+  return r;
+}
+
+double mean_patch(std::span<const int32_t> lengths) {
+  int64_t sum = 0, n = 0;
+  for (int32_t l : lengths) sum += l, n += l > 0;
+  return n ? static_cast<double>(sum) / static_cast<double>(n) : 0.0;
+}
+
+// Patch starts at positions in (from, to] of the offline patching of `tokens` (include_next_token).
+int64_t starts_in(const patching::PatcherArgs& pa, lm::EntropyComputer& ec, std::span<const int32_t> tokens,
+                  int64_t from, int64_t to) {
+  const std::vector<float> h = ec.compute(tokens);
+  const std::vector<int32_t> lengths = patching::patch_lengths(pa, tokens, h, true);
+  int64_t pos = 0, n = 0;
+  for (int32_t l : lengths) {
+    pos += l;
+    n += pos > from && pos <= to;
+  }
+  return n;
+}
+
+double per(double x, int64_t n) { return n > 0 ? x / static_cast<double>(n) : 0.0; }
+
+}  // namespace
+
+nlohmann::json run_generate_bench(const GenerateBenchOptions& opt) {
+  if (opt.gen_bytes < 1 || opt.no_cache_bytes < 0 || opt.repeats < 1 || !(opt.target_patch >= 1.0))
+    throw ConfigError("bench generate: needs --bytes >= 1, --no-cache-bytes >= 0, --repeats >= 1, --patch >= 1");
+  const int64_t n_nc = opt.no_cache_bytes == 0 ? opt.gen_bytes : std::min(opt.no_cache_bytes, opt.gen_bytes);
+  const std::string path = find_text(opt.text);
+  const std::string text = io::read_file(path);
+  std::vector<std::vector<int32_t>> prompts;
+  for (int64_t p : opt.prompt_bytes) {
+    if (p < 1 || p > static_cast<int64_t>(text.size()))
+      throw ConfigError("bench generate: prompt of " + std::to_string(p) + " bytes; " + path + " has " +
+                        std::to_string(text.size()));
+    prompts.push_back(data::encode(std::string_view(text).substr(0, static_cast<size_t>(p)), true, false));
+  }
+
+  // The entropy model, then per prompt the threshold calibrated on that prompt's entropies.
+  const lm::LMTransformerArgs ea = entropy_args();
+  patching::PatcherArgs pa;
+  pa.patching_mode = patching::PatchingMode::Entropy;
+  pa.patch_size = opt.target_patch;
+  modeldir::EntropyModel em = modeldir::EntropyModel::create(ea, pa);
+  Rng rng(11);
+  em.params->initialize(rng);
+  lm::EntropyComputer ec(*em.model, {patching::kEntropyChunk, 4});
+  std::vector<std::vector<float>> prompt_h;
+  std::vector<patching::Calibration> cals;
+  for (const auto& p : prompts) {
+    prompt_h.push_back(ec.compute(p));
+    cals.push_back(patching::calibrate_threshold(pa, std::span(&prompt_h.back(), 1), opt.target_patch, true));
+  }
+
+  const model::BltArgs args = bench_args();
+  modeldir::BltModel m = modeldir::BltModel::create(args, pa);
+  m.params->initialize(rng);
+  const int64_t entropy_params = em.params->numel();
+  m.entropy = std::move(em);
+
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t k = 0; k < prompts.size(); ++k) {
+    const std::vector<int32_t>& prompt = prompts[k];
+    const int64_t T0 = static_cast<int64_t>(prompt.size());
+    pa.threshold = cals[k].threshold;
+    m.patcher = pa;  // read by the decoders made below
+    m.entropy->patcher = pa;
+    const auto cached = gen::make_decoder(&m, nullptr, true);
+    if (T0 + opt.gen_bytes > cached->capacity())
+      throw ConfigError("bench generate: prompt + generated bytes exceed the context of " +
+                        std::to_string(cached->capacity()));
+    const Run cold = generate_once(*cached, prompt, opt.gen_bytes);  // warm-up: arenas and caches grow here
+    Run best = generate_once(*cached, prompt, opt.gen_bytes);
+    double best_prefill = best.prefill_s;
+    bool identical = best.ids == cold.ids;
+    for (int64_t i = 1; i < opt.repeats; ++i) {
+      const Run r = generate_once(*cached, prompt, opt.gen_bytes);
+      identical = identical && r.ids == cold.ids;
+      best_prefill = std::min(best_prefill, r.prefill_s);
+      if (r.generate_s < best.generate_s) best = r;
+    }
+    // The generated bytes re-patched offline (the whole context, as the no-cache path patches it).
+    std::vector<int32_t> context(prompt);
+    context.insert(context.end(), best.ids.begin(), best.ids.end());
+    const int64_t gen_patches = starts_in(pa, ec, context, T0, T0 + opt.gen_bytes);
+    const double mean_gen_patch = gen_patches ? static_cast<double>(opt.gen_bytes) / static_cast<double>(gen_patches) : 0.0;
+
+    const auto nocache = gen::make_decoder(&m, nullptr, false);
+    const Run nc = generate_once(*nocache, prompt, n_nc);
+    int64_t same = 0;
+    while (same < n_nc && nc.ids[static_cast<size_t>(same)] == cold.ids[static_cast<size_t>(same)]) ++same;
+
+    const double cached_bps = static_cast<double>(opt.gen_bytes) / best.generate_s;
+    const double nc_bps = static_cast<double>(n_nc) / nc.generate_s;
+    rows.push_back(
+        {{"prompt_bytes", opt.prompt_bytes[k]},
+         {"prompt_tokens", T0},
+         {"threshold", cals[k].threshold},
+         {"prompt_mean_patch", mean_patch(patching::patch_lengths(pa, prompt, prompt_h[k], true))},
+         {"calibration_clamped", cals[k].clamped},
+         {"cached",
+          {{"bytes", opt.gen_bytes},
+           {"prefill_s", best_prefill},
+           {"prefill_bytes_per_s", static_cast<double>(T0) / best_prefill},
+           {"generate_s", best.generate_s},
+           {"bytes_per_s", cached_bps},
+           {"global_steps", best.generate_steps},
+           {"global_steps_per_byte", per(static_cast<double>(best.generate_steps), opt.gen_bytes)},
+           {"generated_patches", gen_patches},
+           {"mean_generated_patch", mean_gen_patch},
+           {"inverse_mean_generated_patch", per(static_cast<double>(gen_patches), opt.gen_bytes)},
+           {"steps_equal_patches", best.generate_steps == gen_patches},
+           {"flops_per_byte", per(best.generate_flops, opt.gen_bytes)},
+           {"prefill_allocations", best.prefill_allocs},
+           {"allocations_per_step", per(static_cast<double>(best.step_allocs), opt.gen_bytes)},
+           {"max_allocations_in_a_step", best.max_step_allocs},
+           {"cold_allocations_per_step", per(static_cast<double>(cold.step_allocs), opt.gen_bytes)},
+           {"repeats_identical", identical},
+           {"text_head", data::printable(data::decode(std::vector<int32_t>(
+                             best.ids.begin(), best.ids.begin() + std::min<int64_t>(opt.gen_bytes, 64))))}}},
+         {"no_cache",
+          {{"bytes", n_nc},
+           {"generate_s", nc.generate_s},
+           {"bytes_per_s", nc_bps},
+           {"global_steps_per_byte", per(static_cast<double>(nc.generate_steps), n_nc)},
+           {"flops_per_byte", per(nc.generate_flops, n_nc)},
+           {"allocations_per_step", per(static_cast<double>(nc.step_allocs), n_nc)}}},
+         {"speedup", cached_bps / nc_bps},
+         {"flops_ratio", per(nc.generate_flops, n_nc) / per(best.generate_flops, opt.gen_bytes)},
+         {"no_cache_bytes_equal_cached", same}});
+  }
+
+  nlohmann::json target = nullptr;
+  for (const auto& r : rows)
+    if (r["prompt_bytes"] == 2048)
+      target = {{"prompt_bytes", 2048}, {"min_speedup", 50}, {"met", r["speedup"].get<double>() >= 50.0}};
+  return {{"threads", blas::num_threads()},
+          {"config",
+           {{"dim_global", args.dim_global},
+            {"n_layers_global", args.n_layers_global},
+            {"dim_local", args.dim_local_encoder},
+            {"n_layers_local_encoder", args.n_layers_local_encoder},
+            {"n_layers_local_decoder", args.n_layers_local_decoder},
+            {"context", args.max_encoder_seq_length},
+            {"parameters", m.params->numel()},
+            {"entropy_dim", ea.dim},
+            {"entropy_n_layers", ea.n_layers},
+            {"entropy_parameters", entropy_params},
+            {"patching", "entropy"},
+            {"target_mean_patch", opt.target_patch},
+            {"sampling", "greedy over byte ids"},
+            {"text", path}}},
+          {"prompts", rows},
+          {"target", target}};
+}
+
+std::string generate_bench_table(const nlohmann::json& r) {
+  std::ostringstream o;
+  char line[512];
+  const auto& c = r["config"];
+  std::snprintf(line, sizeof line,
+                "threads %d; BLT %lld parameters (global %lld x %lld, local %lld x %lld/%lld), entropy model %lld "
+                "parameters (%lld x %lld)\n",
+                r["threads"].get<int>(), c["parameters"].get<long long>(), c["dim_global"].get<long long>(),
+                c["n_layers_global"].get<long long>(), c["dim_local"].get<long long>(),
+                c["n_layers_local_encoder"].get<long long>(), c["n_layers_local_decoder"].get<long long>(),
+                c["entropy_parameters"].get<long long>(), c["entropy_dim"].get<long long>(),
+                c["entropy_n_layers"].get<long long>());
+  o << line;
+  for (const auto& p : r["prompts"]) {
+    std::snprintf(line, sizeof line,
+                  "prompt %lld bytes: entropy threshold %.6f nats calibrated to mean patch %.2f (target %.2f)%s\n",
+                  p["prompt_bytes"].get<long long>(), p["threshold"].get<double>(), p["prompt_mean_patch"].get<double>(),
+                  c["target_mean_patch"].get<double>(), p["calibration_clamped"].get<bool>() ? " (clamped)" : "");
+    o << line;
+  }
+  o << "prompt  arm        bytes  prefill B/s   gen B/s  speedup  steps/B  1/mean_patch  FLOPs/B  allocs/step\n";
+  for (const auto& p : r["prompts"]) {
+    const auto& ca = p["cached"];
+    const auto& nc = p["no_cache"];
+    std::snprintf(line, sizeof line, "%6lld  cached    %6lld  %11.0f  %8.1f  %7s  %7.4f  %12.4f  %7.3g  %11.2f\n",
+                  p["prompt_bytes"].get<long long>(), ca["bytes"].get<long long>(),
+                  ca["prefill_bytes_per_s"].get<double>(), ca["bytes_per_s"].get<double>(), "",
+                  ca["global_steps_per_byte"].get<double>(), ca["inverse_mean_generated_patch"].get<double>(),
+                  ca["flops_per_byte"].get<double>(), ca["allocations_per_step"].get<double>());
+    o << line;
+    char sp[32];
+    std::snprintf(sp, sizeof sp, "%.1fx", p["speedup"].get<double>());
+    std::snprintf(line, sizeof line, "%6lld  no-cache  %6lld  %11s  %8.1f  %7s  %7.2f  %12s  %7.3g  %11.2f\n",
+                  p["prompt_bytes"].get<long long>(), nc["bytes"].get<long long>(), "", nc["bytes_per_s"].get<double>(),
+                  sp, nc["global_steps_per_byte"].get<double>(), "", nc["flops_per_byte"].get<double>(),
+                  nc["allocations_per_step"].get<double>());
+    o << line;
+  }
+  for (const auto& p : r["prompts"]) {
+    const auto& ca = p["cached"];
+    std::snprintf(line, sizeof line,
+                  "prompt %lld: generated %lld patches (mean %.2f bytes), global steps == "
+                  "patches: %s; cached allocations per step %.2f warm (max %lld in one step), %.2f cold, prefill "
+                  "%lld; repeats identical: %s; no-cache bytes equal to cached: %lld/%lld\n",
+                  p["prompt_bytes"].get<long long>(), ca["generated_patches"].get<long long>(), ca["mean_generated_patch"].get<double>(),
+                  ca["steps_equal_patches"].get<bool>() ? "yes" : "NO", ca["allocations_per_step"].get<double>(),
+                  ca["max_allocations_in_a_step"].get<long long>(), ca["cold_allocations_per_step"].get<double>(),
+                  ca["prefill_allocations"].get<long long>(), ca["repeats_identical"].get<bool>() ? "yes" : "NO",
+                  p["no_cache_bytes_equal_cached"].get<long long>(), p["no_cache"]["bytes"].get<long long>());
+    o << line;
+  }
+  if (!r["target"].is_null())
+    o << "target (cached >= 50x no-cache at the 2048-byte prompt): " << (r["target"]["met"].get<bool>() ? "met" : "NOT met")
+      << "\n";
+  return o.str();
+}
+
+}  // namespace blt::bench
