@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite: every GoogleTest binary
-# through ctest, the layout check, the file-format loaders again under ASan+UBSan,
-# and last the size limits (scripts/check_layout.sh, scripts/check_sizes.sh).
+# through ctest, the layout check and the size limits (scripts/check_layout.sh,
+# scripts/check_sizes.sh), then the file-format loaders again under ASan+UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -13,6 +13,10 @@ scripts/build.sh
 scripts/check_layout.sh --self-test >/dev/null
 scripts/check_layout.sh
 
+# Files and functions within their size limits.
+scripts/check_sizes.sh --self-test >/dev/null
+scripts/check_sizes.sh
+
 # The loaders parse untrusted files: run their tests in a sanitizer build too.
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
@@ -20,7 +24,3 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLT_SANITI
   -DBLT_WERROR=ON "${launcher[@]}" >/dev/null
 cmake --build build-asan --parallel --target test_io
 (cd build-asan && ctest --output-on-failure --parallel "$(nproc)" --timeout 600 -R '^(Safetensors|Pth)')
-
-# Last: files and functions within their size limits.
-scripts/check_sizes.sh --self-test >/dev/null
-scripts/check_sizes.sh

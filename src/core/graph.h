@@ -1,6 +1,6 @@
 // Graph: the autograd tape of one step. Ops called with a recording Graph
-// compute their forward at once and record a backward closure; backward()
-// replays the closures in reverse. Values, gradients, saved buffers and the
+// compute their forward at once and record a backward closure (through
+// ops::record, ops/record.h); backward() replays the closures in reverse. Values, gradients, saved buffers and the
 // closures themselves live in the Graph's Arena, so after warm-up a step
 // allocates nothing. In no-grad mode (inference) nothing is recorded and no
 // gradient buffer is allocated.
@@ -59,6 +59,7 @@ class Graph {
 
   // Records a backward closure. Its captures must be trivially destructible
   // (views, numbers, pointers): it is placed in the arena and never destroyed.
+  // Pointers into host data must point into the arena too (ops::keep copies spans there).
   template <class F>
   void on_backward(F&& fn) {
     using Fn = std::decay_t<F>;

@@ -19,6 +19,8 @@
 
 #include "blas/gemm.h"
 #include "ops/check.h"
+#include "ops/parallel.h"
+#include "ops/record.h"
 #include "ops/vec_math.h"
 
 namespace blt::ops {
@@ -96,87 +98,156 @@ void attention_forward(const AttnDims& d, const T* q, const T* k, const T* v, co
   const int64_t n_qt = (d.Tq + kTileQ - 1) / kTileQ, group = d.Hq / d.Hkv;
   const int64_t ldq = d.Hq * d.Dh, ldk = d.Hkv * d.Dh, Dh = d.Dh;
   const T scale = static_cast<T>(d.scale);
-  const bool parallel = static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh > kParallelWork;
-#pragma omp parallel for collapse(3) schedule(dynamic) if (parallel)
-  for (int64_t b = 0; b < d.B; ++b)
-    for (int64_t h = 0; h < d.Hq; ++h)
-      for (int64_t qt = 0; qt < n_qt; ++qt) {
-        const int64_t t0 = qt * kTileQ, nq = std::min(kTileQ, d.Tq - t0);
-        const KeyRange* rr = ranges + b * d.Tq + t0;
-        const T* Q = q + (b * d.Tq + t0) * ldq + h * Dh;
-        const T* K = k + b * d.Tk * ldk + (h / group) * Dh;
-        const T* V = v + b * d.Tk * ldk + (h / group) * Dh;
-        T* O = out + (b * d.Tq + t0) * ldq + h * Dh;
-        T* L = lse + (b * d.Hq + h) * d.Tq + t0;
-        T* S = thread_scratch<T>(kTileQ * kTileK, 0);
-        T* acc = thread_scratch<T>(kTileQ * Dh, 1);
-        T* ml = thread_scratch<T>(2 * kTileQ, 2);  // running max m, then sum l
-        T* m = ml;
-        T* l = ml + kTileQ;
-        for (int64_t r = 0; r < nq; ++r) {
-          m[r] = -std::numeric_limits<T>::infinity();
-          l[r] = 0;
-        }
-        std::fill(acc, acc + nq * Dh, T(0));
-        for_each_score_tile(
-            rr, nq, Q, ldq, K, ldk, Dh, scale, S,
-            [&](int64_t r, T* s, int64_t lo, int64_t hi) {
-              // Online softmax: new running max, rescale the sum and the accumulator, add this tile.
-              T mx = s[lo];
-              for (int64_t j = lo + 1; j < hi; ++j) mx = std::max(mx, s[j]);
-              const T m_new = std::max(m[r], mx);
-              const T alpha = exp_fast(m[r] - m_new);
-              T sum = 0;
+  const bool parallel = worth_forking(static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh, kParallelWork);
+  // One work item per (batch b, head h, query tile qt); items write disjoint rows of out and lse.
+  parallel_for<Schedule::Dynamic>(d.B * d.Hq * n_qt, parallel, [&](int64_t item) {
+    const int64_t b = item / (d.Hq * n_qt), h = (item / n_qt) % d.Hq, qt = item % n_qt;
+    const int64_t t0 = qt * kTileQ, nq = std::min(kTileQ, d.Tq - t0);
+    const KeyRange* rr = ranges + b * d.Tq + t0;
+    const T* Q = q + (b * d.Tq + t0) * ldq + h * Dh;
+    const T* K = k + b * d.Tk * ldk + (h / group) * Dh;
+    const T* V = v + b * d.Tk * ldk + (h / group) * Dh;
+    T* O = out + (b * d.Tq + t0) * ldq + h * Dh;
+    T* L = lse + (b * d.Hq + h) * d.Tq + t0;
+    T* S = thread_scratch<T>(kTileQ * kTileK, 0);
+    T* acc = thread_scratch<T>(kTileQ * Dh, 1);
+    T* ml = thread_scratch<T>(2 * kTileQ, 2);  // running max m, then sum l
+    T* m = ml;
+    T* l = ml + kTileQ;
+    for (int64_t r = 0; r < nq; ++r) {
+      m[r] = -std::numeric_limits<T>::infinity();
+      l[r] = 0;
+    }
+    std::fill(acc, acc + nq * Dh, T(0));
+    for_each_score_tile(
+        rr, nq, Q, ldq, K, ldk, Dh, scale, S,
+        [&](int64_t r, T* s, int64_t lo, int64_t hi) {
+          // Online softmax: new running max, rescale the sum and the accumulator, add this tile.
+          T mx = s[lo];
+          for (int64_t j = lo + 1; j < hi; ++j) mx = std::max(mx, s[j]);
+          const T m_new = std::max(m[r], mx);
+          const T alpha = exp_fast(m[r] - m_new);
+          T sum = 0;
 #pragma omp simd reduction(+ : sum)
-              for (int64_t j = lo; j < hi; ++j) {
-                const T p = exp_fast(s[j] - m_new);
-                s[j] = p;
-                sum += p;
-              }
-              l[r] = l[r] * alpha + sum;
-              if (alpha != T(1)) {
-                T* a = acc + r * Dh;
-#pragma omp simd
-                for (int64_t c = 0; c < Dh; ++c) a[c] *= alpha;
-              }
-              m[r] = m_new;
-            },
-            [&](int32_t k0, int64_t nk) {
-              blas::gemm<T>(false, false, nq, Dh, nk, T(1), S, kTileK, V + k0 * ldk, ldk, T(1), acc, Dh);
-            });
-        for (int64_t r = 0; r < nq; ++r) {
-          T* o = O + r * ldq;
-          if (l[r] > 0) {
-            const T inv = T(1) / l[r];
-            for (int64_t c = 0; c < Dh; ++c) o[c] = acc[r * Dh + c] * inv;
-            L[r] = m[r] + std::log(l[r]);
-          } else {
-            std::fill(o, o + Dh, T(0));
-            L[r] = -std::numeric_limits<T>::infinity();
+          for (int64_t j = lo; j < hi; ++j) {
+            const T p = exp_fast(s[j] - m_new);
+            s[j] = p;
+            sum += p;
           }
-        }
+          l[r] = l[r] * alpha + sum;
+          if (alpha != T(1)) {
+            T* a = acc + r * Dh;
+#pragma omp simd
+            for (int64_t c = 0; c < Dh; ++c) a[c] *= alpha;
+          }
+          m[r] = m_new;
+        },
+        [&](int32_t k0, int64_t nk) {
+          blas::gemm<T>(false, false, nq, Dh, nk, T(1), S, kTileK, V + k0 * ldk, ldk, T(1), acc, Dh);
+        });
+    for (int64_t r = 0; r < nq; ++r) {
+      T* o = O + r * ldq;
+      if (l[r] > 0) {
+        const T inv = T(1) / l[r];
+        for (int64_t c = 0; c < Dh; ++c) o[c] = acc[r * Dh + c] * inv;
+        L[r] = m[r] + std::log(l[r]);
+      } else {
+        std::fill(o, o + Dh, T(0));
+        L[r] = -std::numeric_limits<T>::infinity();
       }
+    }
+  });
 }
+
+namespace {
+
+// What the backward of one call reads, and dQ, which work items write in disjoint rows.
+template <class T>
+struct BackwardIo {
+  const T *q, *k, *v;
+  const KeyRange* ranges;
+  const T *out, *lse, *dout;
+  T* dq;
+};
+
+// Backward of work item (batch b, head h, query tile qt): dQ += for the tile's rows; dK, dV += into
+// dk, dv (a thread's private buffers, or the outputs themselves on one thread; either may be null).
+template <class T>
+void backward_item(const AttnDims& d, const BackwardIo<T>& io, int64_t item, T* dk, T* dv) {
+  const int64_t n_qt = (d.Tq + kTileQ - 1) / kTileQ, group = d.Hq / d.Hkv;
+  const int64_t ldq = d.Hq * d.Dh, ldk = d.Hkv * d.Dh, Dh = d.Dh;
+  const T scale = static_cast<T>(d.scale);
+  const int64_t b = item / (d.Hq * n_qt), h = (item / n_qt) % d.Hq, qt = item % n_qt;
+  const int64_t t0 = qt * kTileQ, nq = std::min(kTileQ, d.Tq - t0);
+  const int64_t qoff = (b * d.Tq + t0) * ldq + h * Dh;
+  const int64_t koff = b * d.Tk * ldk + (h / group) * Dh;
+  const T *Q = io.q + qoff, *O = io.out + qoff, *dO = io.dout + qoff, *K = io.k + koff, *V = io.v + koff;
+  const T* L = io.lse + (b * d.Hq + h) * d.Tq + t0;
+  T* dq = io.dq ? io.dq + qoff : nullptr;
+  if (dk) dk += koff;
+  if (dv) dv += koff;
+  T* S = thread_scratch<T>(kTileQ * kTileK, 0);
+  T* dP = thread_scratch<T>(kTileQ * kTileK, 1);
+  T* Dr = thread_scratch<T>(kTileQ, 2);
+  for (int64_t r = 0; r < nq; ++r) {  // D = rowsum(dO ∘ O)
+    T acc = 0;
+    for (int64_t c = 0; c < Dh; ++c) acc += dO[r * ldq + c] * O[r * ldq + c];
+    Dr[r] = acc;
+  }
+  for_each_score_tile(
+      io.ranges + b * d.Tq + t0, nq, Q, ldq, K, ldk, Dh, scale, S,
+      [&](int64_t r, T* s, int64_t lo, int64_t hi) {
+        const T lr = L[r];  // P = exp(S − lse), recomputed
+#pragma omp simd
+        for (int64_t j = lo; j < hi; ++j) s[j] = exp_fast(s[j] - lr);
+      },
+      [&](int32_t k0, int64_t nk) {
+        if (dv) blas::gemm<T>(true, false, nk, Dh, nq, T(1), S, kTileK, dO, ldq, T(1), dv + k0 * ldk, ldk);
+        if (!dq && !dk) return;
+        blas::gemm<T>(false, true, nq, nk, Dh, T(1), dO, ldq, V + k0 * ldk, ldk, T(0), dP, kTileK);
+        for (int64_t r = 0; r < nq; ++r) {  // dS = P ∘ (dP − D)
+          T* ds = dP + r * kTileK;
+          const T* p = S + r * kTileK;
+          const T dr = Dr[r];
+#pragma omp simd
+          for (int64_t j = 0; j < nk; ++j) ds[j] = p[j] * (ds[j] - dr);
+        }
+        if (dq) blas::gemm<T>(false, false, nq, Dh, nk, scale, dP, kTileK, K + k0 * ldk, ldk, T(1), dq, ldq);
+        if (dk) blas::gemm<T>(true, false, nk, Dh, nq, scale, dP, kTileK, Q, ldq, T(1), dk + k0 * ldk, ldk);
+      });
+}
+
+// dk, dv (n) += Σ_t the private (dK, dV) pair of thread t (2n each) in thread order. Called by every
+// member of the team, which splits the elements between them.
+template <class T>
+void sum_private_kv(const T* pairs, int n_pairs, int64_t n, T* dk, T* dv) {
+#pragma omp for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    T sk = 0, sv = 0;
+    for (int t = 0; t < n_pairs; ++t) {
+      sk += pairs[2 * n * t + i];
+      sv += pairs[2 * n * t + n + i];
+    }
+    if (dk) dk[i] += sk;
+    if (dv) dv[i] += sv;
+  }
+}
+
+}  // namespace
 
 template <class T>
 void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, const KeyRange* ranges, const T* out,
                         const T* lse, const T* dout, T* dq, T* dk, T* dv) {
-  const int64_t n_qt = (d.Tq + kTileQ - 1) / kTileQ, group = d.Hq / d.Hkv;
-  const int64_t ldq = d.Hq * d.Dh, ldk = d.Hkv * d.Dh, Dh = d.Dh;
-  const int64_t kv_size = d.B * d.Tk * ldk;
-  const T scale = static_cast<T>(d.scale);
-  const bool parallel = static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh > kParallelWork;
+  const BackwardIo<T> io{q, k, v, ranges, out, lse, dout, dq};
+  const int64_t n_items = d.B * d.Hq * ((d.Tq + kTileQ - 1) / kTileQ), kv_size = d.B * d.Tk * d.Hkv * d.Dh;
+  const bool parallel = worth_forking(static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh, kParallelWork);
   const int n_threads = parallel ? omp_get_max_threads() : 1;
   // Threads > 1: each accumulates dK and dV privately; summed in thread order below.
   static std::vector<T> private_kv;
   const bool use_private = n_threads > 1 && (dk || dv);
-  if (use_private) {
-    if (private_kv.size() < static_cast<size_t>(2 * kv_size * n_threads)) private_kv.resize(2 * kv_size * n_threads);
-  }
-  const int64_t n_items = d.B * d.Hq * n_qt;
-#pragma omp parallel num_threads(n_threads)
-  {
-    const int tid = omp_get_thread_num();
+  if (use_private && private_kv.size() < static_cast<size_t>(2 * kv_size * n_threads))
+    private_kv.resize(2 * kv_size * n_threads);
+  run_team(n_threads, [&](int tid, int nt) {
     T* my_dk = dk;
     T* my_dv = dv;
     if (use_private) {
@@ -184,66 +255,13 @@ void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, c
       my_dv = my_dk + kv_size;
       std::fill(my_dk, my_dk + 2 * kv_size, T(0));
     }
-    T* S = thread_scratch<T>(kTileQ * kTileK, 0);
-    T* dP = thread_scratch<T>(kTileQ * kTileK, 1);
-    T* Dr = thread_scratch<T>(kTileQ, 2);
-    // Static round-robin: balanced for causal masks and reproducible.
+    // Static round-robin: balanced for causal masks and reproducible. (On one thread these
+    // worksharing loops run every iteration on the caller.)
 #pragma omp for schedule(static, 1)
-    for (int64_t item = 0; item < n_items; ++item) {
-      const int64_t b = item / (d.Hq * n_qt), h = (item / n_qt) % d.Hq, qt = item % n_qt;
-      const int64_t t0 = qt * kTileQ, nq = std::min(kTileQ, d.Tq - t0);
-      const KeyRange* rr = ranges + b * d.Tq + t0;
-      const int64_t qoff = (b * d.Tq + t0) * ldq + h * Dh;
-      const int64_t koff = b * d.Tk * ldk + (h / group) * Dh;
-      const T* Q = q + qoff;
-      const T* dO = dout + qoff;
-      const T* K = k + koff;
-      const T* V = v + koff;
-      const T* L = lse + (b * d.Hq + h) * d.Tq + t0;
-      for (int64_t r = 0; r < nq; ++r) {
-        T acc = 0;
-        for (int64_t c = 0; c < Dh; ++c) acc += dO[r * ldq + c] * out[qoff + r * ldq + c];
-        Dr[r] = acc;
-      }
-      for_each_score_tile(
-          rr, nq, Q, ldq, K, ldk, Dh, scale, S,
-          [&](int64_t r, T* s, int64_t lo, int64_t hi) {
-            const T lr = L[r];  // P = exp(S − lse), recomputed
-#pragma omp simd
-            for (int64_t j = lo; j < hi; ++j) s[j] = exp_fast(s[j] - lr);
-          },
-          [&](int32_t k0, int64_t nk) {
-            if (my_dv)
-              blas::gemm<T>(true, false, nk, Dh, nq, T(1), S, kTileK, dO, ldq, T(1), my_dv + koff + k0 * ldk, ldk);
-            if (!dq && !my_dk) return;
-            blas::gemm<T>(false, true, nq, nk, Dh, T(1), dO, ldq, V + k0 * ldk, ldk, T(0), dP, kTileK);
-            for (int64_t r = 0; r < nq; ++r) {  // dS = P ∘ (dP − D)
-              T* ds = dP + r * kTileK;
-              const T* p = S + r * kTileK;
-              const T dr = Dr[r];
-#pragma omp simd
-              for (int64_t j = 0; j < nk; ++j) ds[j] = p[j] * (ds[j] - dr);
-            }
-            if (dq)
-              blas::gemm<T>(false, false, nq, Dh, nk, scale, dP, kTileK, K + k0 * ldk, ldk, T(1), dq + qoff, ldq);
-            if (my_dk)
-              blas::gemm<T>(true, false, nk, Dh, nq, scale, dP, kTileK, Q, ldq, T(1), my_dk + koff + k0 * ldk, ldk);
-          });
-    }
-    if (use_private) {
-      // Implicit barrier above; now sum the private buffers element-wise in thread order.
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < kv_size; ++i) {
-        T sk = 0, sv = 0;
-        for (int t = 0; t < n_threads; ++t) {
-          sk += private_kv[2 * kv_size * t + i];
-          sv += private_kv[2 * kv_size * t + kv_size + i];
-        }
-        if (dk) dk[i] += sk;
-        if (dv) dv[i] += sv;
-      }
-    }
-  }
+    for (int64_t item = 0; item < n_items; ++item) backward_item(d, io, item, my_dk, my_dv);
+    // Implicit barrier above: every private buffer is complete.
+    if (use_private) sum_private_kv(private_kv.data(), nt, kv_size, dk, dv);
+  });
 }
 
 template <class T>
@@ -283,38 +301,32 @@ Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<cons
   const Shape &qs = q.shape(), &ks = k.shape();
   check(qs.rank() == 4 && ks.rank() == 4 && ks == v.shape() && qs[0] == ks[0] && qs[3] == ks[3] && ks[2] > 0 &&
             qs[2] % ks[2] == 0,
-        "attention", describe("q", qs) + " vs " + describe("k", ks) + " vs " + describe("v", v.shape()));
+        "attention",
+        [&] { return describe("q", qs) + " vs " + describe("k", ks) + " vs " + describe("v", v.shape()); });
   check_dtypes("attention", q, k);
   check_dtypes("attention", q, v);
   const AttnDims d{qs[0], qs[1], ks[1], qs[2], ks[2], qs[3], scale};
   check(static_cast<int64_t>(ranges.size()) == d.B * d.Tq, "attention",
-        std::to_string(ranges.size()) + " key ranges for " + describe("q", qs));
+        [&] { return std::to_string(ranges.size()) + " key ranges for " + describe("q", qs); });
   for (const KeyRange& r : ranges)
-    check(r.lo >= r.hi || (r.lo >= 0 && r.hi <= d.Tk), "attention",
-          "key range [" + std::to_string(r.lo) + "," + std::to_string(r.hi) + ") outside " + std::to_string(d.Tk) +
-              " keys");
-  Var out = g.output(qs, q.dtype(), q.requires_grad() || k.requires_grad() || v.requires_grad());
-  TensorView lse = g.scratch(Shape{d.B, d.Hq, d.Tq}, q.dtype());
-  const KeyRange* rp = ranges.data();
-  dispatch(q.dtype(), [&]<class T>() {
-    attention_forward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), rp, out.value.data<T>(),
-                         lse.data<T>());
-  });
-  const double flops = 4.0 * d.Dh * d.Hq * attention_pairs(ranges);
-  g.count_forward(flops);
-  if (out.requires_grad()) {
-    Graph* gp = &g;
-    g.on_backward([d, q, k, v, rp, out, lse, flops, gp] {
-      dispatch(q.dtype(), [&]<class T>() {
-        attention_backward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), rp, out.value.data<T>(),
-                              lse.data<T>(), out.grad.data<T>(), q.requires_grad() ? q.grad.data<T>() : nullptr,
-                              k.requires_grad() ? k.grad.data<T>() : nullptr,
-                              v.requires_grad() ? v.grad.data<T>() : nullptr);
-      });
-      gp->count_backward(2 * flops);
+    check(r.lo >= r.hi || (r.lo >= 0 && r.hi <= d.Tk), "attention", [&] {
+      return "key range [" + std::to_string(r.lo) + "," + std::to_string(r.hi) + ") outside " + std::to_string(d.Tk) +
+             " keys";
     });
-  }
-  return out;
+  TensorView lse = g.scratch(Shape{d.B, d.Hq, d.Tq}, q.dtype());
+  const double flops = 4.0 * d.Dh * d.Hq * attention_pairs(ranges);
+  return record(
+      g, {qs, q.dtype(), any_requires_grad(q, k, v)}, {flops, 2 * flops},
+      [&]<class T>(const Var& out) {
+        attention_forward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(),
+                             out.value.data<T>(), lse.data<T>());
+      },
+      [=]<class T>(const Var& out, std::span<const KeyRange> ranges) {
+        attention_backward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(),
+                              out.value.data<T>(), lse.data<T>(), out.grad.data<T>(), grad_or_null<T>(q),
+                              grad_or_null<T>(k), grad_or_null<T>(v));
+      },
+      ranges);
 }
 
 template void attention_forward<float>(const AttnDims&, const float*, const float*, const float*, const KeyRange*,

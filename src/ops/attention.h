@@ -43,7 +43,7 @@ template <class T>
 void attention_forward_naive(const AttnDims& d, const T* q, const T* k, const T* v, const KeyRange* ranges, T* out);
 
 // q (B,Tq,Hq,Dh), k, v (B,Tk,Hkv,Dh), ranges (B·Tq) -> (B,Tq,Hq,Dh). Hq must be a multiple of Hkv;
-// query head h reads kv head h / (Hq/Hkv). `ranges` must outlive backward.
+// query head h reads kv head h / (Hq/Hkv). `ranges` is copied for backward: the caller may reuse it at once.
 // FLOPs: 4·Dh per unmasked pair and head forward, 8·Dh backward.
 Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<const KeyRange> ranges, double scale);
 

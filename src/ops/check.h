@@ -1,8 +1,12 @@
 // Shape and dtype checks at op boundaries. They run in Release too and throw
 // ShapeError naming the op and the shapes involved: "[linear] x (4,7) vs w (3,5)".
+// The message is a literal or a callable run only on failure, so a passing
+// check builds no string and allocates nothing (warm decoding steps rely on it).
 #pragma once
 
+#include <concepts>
 #include <string>
+#include <type_traits>
 
 #include "core/graph.h"
 
@@ -14,8 +18,16 @@ inline std::string describe(const char* name, const Shape& s) { return std::stri
   throw ShapeError(std::string("[") + op + "] " + what);
 }
 
-inline void check(bool ok, const char* op, const std::string& what) {
-  if (!ok) shape_fail(op, what);
+// what: a string literal, or a callable returning the message, e.g. [&] { return describe("x", s) + " ..."; }.
+template <class What>
+  requires std::convertible_to<What, const char*> || std::is_invocable_r_v<std::string, What>
+inline void check(bool ok, const char* op, What&& what) {
+  if (ok) [[likely]]
+    return;
+  if constexpr (std::convertible_to<What, const char*>)
+    shape_fail(op, what);
+  else
+    shape_fail(op, what());
 }
 
 inline void check_dtypes(const char* op, const Var& a, const Var& b) {

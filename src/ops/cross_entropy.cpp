@@ -5,11 +5,15 @@
 #include <cmath>
 
 #include "ops/check.h"
+#include "ops/parallel.h"
+#include "ops/record.h"
 #include "ops/vec_math.h"
 
 namespace blt::ops {
 
 namespace {
+constexpr double kParallelWork = 65536;  // below this many logits a call runs on one thread
+
 // log Σ exp(row), with the max shifted out.
 template <class T>
 double log_sum_exp(const T* row, int64_t V) {
@@ -24,61 +28,58 @@ double log_sum_exp(const T* row, int64_t V) {
 template <class T>
 void cross_entropy_forward(const T* logits, const int32_t* targets, int32_t ignore_id, T* loss, T* lse, int64_t N,
                            int64_t V) {
-#pragma omp parallel for schedule(static) if (N * V > 65536)
-  for (int64_t i = 0; i < N; ++i) {
+  parallel_for(N, worth_forking(static_cast<double>(N) * V, kParallelWork), [&](int64_t i) {
     const T* row = logits + i * V;
     const double l = log_sum_exp(row, V);
     lse[i] = static_cast<T>(l);
     loss[i] = targets[i] == ignore_id ? T(0) : static_cast<T>(l - row[targets[i]]);
-  }
+  });
 }
 
 template <class T>
 void cross_entropy_backward(const T* logits, const int32_t* targets, int32_t ignore_id, const T* lse, T row_weight,
                             T* dlogits, int64_t N, int64_t V) {
-#pragma omp parallel for schedule(static) if (N * V > 65536)
-  for (int64_t i = 0; i < N; ++i) {
-    if (targets[i] == ignore_id) continue;
+  parallel_for(N, worth_forking(static_cast<double>(N) * V, kParallelWork), [&](int64_t i) {
+    if (targets[i] == ignore_id) return;
     const T* row = logits + i * V;
     T* d = dlogits + i * V;
     const T l = lse[i];
 #pragma omp simd
     for (int64_t j = 0; j < V; ++j) d[j] += row_weight * exp_fast(row[j] - l);
     d[targets[i]] -= row_weight;
-  }
+  });
 }
 
 Var cross_entropy(Graph& g, const Var& logits, std::span<const int32_t> targets, Reduction reduction,
                   int32_t ignore_id) {
   const int64_t V = logits.shape().last(), N = logits.shape().rows();
   check(static_cast<int64_t>(targets.size()) == N, "cross_entropy",
-        std::to_string(targets.size()) + " targets for " + describe("logits", logits.shape()));
+        [&] { return std::to_string(targets.size()) + " targets for " + describe("logits", logits.shape()); });
   int64_t count = 0;
   for (int32_t t : targets) {
     if (t == ignore_id) continue;
-    check(t >= 0 && t < V, "cross_entropy", "target " + std::to_string(t) + " outside vocabulary of " + std::to_string(V));
+    check(t >= 0 && t < V, "cross_entropy",
+          [&] { return "target " + std::to_string(t) + " outside vocabulary of " + std::to_string(V); });
     ++count;
   }
-  Var out = g.output(Shape{1}, logits.dtype(), logits.requires_grad());
   TensorView lse = g.scratch(Shape{N}, logits.dtype());
   TensorView rows = g.scratch(Shape{N}, logits.dtype());
-  const int32_t* tp = targets.data();
   const double weight = reduction == Reduction::Sum ? 1.0 : (count ? 1.0 / count : 0.0);
-  dispatch(logits.dtype(), [&]<class T>() {
-    cross_entropy_forward<T>(logits.value.data<T>(), tp, ignore_id, rows.data<T>(), lse.data<T>(), N, V);
-    double total = 0;
-    for (int64_t i = 0; i < N; ++i) total += rows.data<T>()[i];
-    *out.value.data<T>() = static_cast<T>(total * weight);
-  });
-  if (out.requires_grad()) {
-    g.on_backward([logits, tp, ignore_id, lse, out, weight, N, V] {
-      dispatch(logits.dtype(), [&]<class T>() {
+  return record(
+      g, {Shape{1}, logits.dtype(), logits.requires_grad()}, {},
+      [&]<class T>(const Var& out) {
+        cross_entropy_forward<T>(logits.value.data<T>(), targets.data(), ignore_id, rows.data<T>(), lse.data<T>(), N,
+                                 V);
+        double total = 0;
+        for (int64_t i = 0; i < N; ++i) total += rows.data<T>()[i];
+        *out.value.data<T>() = static_cast<T>(total * weight);
+      },
+      [=]<class T>(const Var& out, std::span<const int32_t> targets) {
         const T w = static_cast<T>(weight * *out.grad.data<T>());
-        cross_entropy_backward<T>(logits.value.data<T>(), tp, ignore_id, lse.data<T>(), w, logits.grad.data<T>(), N, V);
-      });
-    });
-  }
-  return out;
+        cross_entropy_backward<T>(logits.value.data<T>(), targets.data(), ignore_id, lse.data<T>(), w,
+                                  logits.grad.data<T>(), N, V);
+      },
+      targets);
 }
 
 void row_entropy(const TensorView& logits, const TensorView& out) {
@@ -88,8 +89,7 @@ void row_entropy(const TensorView& logits, const TensorView& out) {
   dispatch(logits.dtype(), [&]<class T>() {
     const T* x = logits.data<T>();
     T* h = out.data<T>();
-#pragma omp parallel for schedule(static) if (N * V > 65536)
-    for (int64_t i = 0; i < N; ++i) {
+    parallel_for(N, worth_forking(static_cast<double>(N) * V, kParallelWork), [&](int64_t i) {
       const T* row = x + i * V;
       const double l = log_sum_exp(row, V);
       double acc = 0;  // −Σ p log p with log p = x − lse
@@ -98,7 +98,7 @@ void row_entropy(const TensorView& logits, const TensorView& out) {
         acc -= std::exp(lp) * lp;
       }
       h[i] = static_cast<T>(acc);
-    }
+    });
   });
 }
 

@@ -21,7 +21,7 @@ void cross_entropy_backward(const T* logits, const int32_t* targets, int32_t ign
                             T* dlogits, int64_t N, int64_t V);
 
 // logits (..,V), targets (rows) -> scalar: Σ or mean over targets != ignore_id (mean of none is 0).
-// Targets outside [0,V) other than ignore_id throw. `targets` must outlive backward.
+// Targets outside [0,V) other than ignore_id throw. `targets` is copied for backward.
 Var cross_entropy(Graph& g, const Var& logits, std::span<const int32_t> targets, Reduction reduction,
                   int32_t ignore_id = -1);
 

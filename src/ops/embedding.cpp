@@ -1,17 +1,20 @@
 // Embedding-sum forward (gather + add) and backward (column-split scatter-add).
 #include "ops/embedding.h"
 
-#include <omp.h>
-
 #include "ops/check.h"
+#include "ops/parallel.h"
+#include "ops/record.h"
 
 namespace blt::ops {
+
+namespace {
+constexpr double kParallelWork = 32768;  // below this many (row, table, column) adds a call runs on one thread
+}  // namespace
 
 template <class T>
 void embedding_sum_forward(std::span<const T* const> tables, const int32_t* ids, T* out, int64_t N, int64_t D) {
   const int64_t n_tables = static_cast<int64_t>(tables.size());
-#pragma omp parallel for schedule(static) if (N * D * n_tables > 32768)
-  for (int64_t i = 0; i < N; ++i) {
+  parallel_for(N, worth_forking(static_cast<double>(N) * D * n_tables, kParallelWork), [&](int64_t i) {
     T* o = out + i * D;
     const T* first = tables[0] + static_cast<int64_t>(ids[i]) * D;
     for (int64_t d = 0; d < D; ++d) o[d] = first[d];
@@ -20,18 +23,15 @@ void embedding_sum_forward(std::span<const T* const> tables, const int32_t* ids,
 #pragma omp simd
       for (int64_t d = 0; d < D; ++d) o[d] += row[d];
     }
-  }
+  });
 }
 
 template <class T>
 void embedding_sum_backward(std::span<T* const> dtables, const int32_t* ids, const T* dout, int64_t N, int64_t D) {
   const int64_t n_tables = static_cast<int64_t>(dtables.size());
-#pragma omp parallel if (N * D * n_tables > 32768)
-  {
-    // Each thread owns a column block of every table: no two threads touch one element,
-    // and rows are added in index order whatever the thread count.
-    const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
-    const int64_t c0 = D * tid / nt, c1 = D * (tid + 1) / nt;
+  // Each thread owns a column block of every table: no two threads touch one element,
+  // and rows are added in index order whatever the thread count.
+  parallel_blocks(D, worth_forking(static_cast<double>(N) * D * n_tables, kParallelWork), [&](int64_t c0, int64_t c1) {
     for (int64_t t = 0; t < n_tables; ++t) {
       T* dtab = dtables[t];
       if (!dtab) continue;
@@ -43,21 +43,26 @@ void embedding_sum_backward(std::span<T* const> dtables, const int32_t* ids, con
         for (int64_t d = c0; d < c1; ++d) drow[d] += g[d];
       }
     }
-  }
+  });
 }
 
 Var embedding_sum(Graph& g, std::span<const Var> tables, std::span<const int32_t> ids, Shape ids_shape) {
   const int64_t n_tables = static_cast<int64_t>(tables.size());
   check(n_tables > 0, "embedding", "no tables");
   const int64_t N = ids_shape.numel(), D = tables[0].shape().last();
-  check(ids_shape.rank() < Shape::kMaxRank, "embedding", describe("ids", ids_shape) + " has no room for D");
-  check(static_cast<int64_t>(ids.size()) == n_tables * N, "embedding",
-        std::to_string(ids.size()) + " ids for " + std::to_string(n_tables) + " tables x " + describe("ids", ids_shape));
+  check(ids_shape.rank() < Shape::kMaxRank, "embedding",
+        [&] { return describe("ids", ids_shape) + " has no room for D"; });
+  check(static_cast<int64_t>(ids.size()) == n_tables * N, "embedding", [&] {
+    return std::to_string(ids.size()) + " ids for " + std::to_string(n_tables) + " tables x " +
+           describe("ids", ids_shape);
+  });
   bool needs_grad = false;
   for (int64_t t = 0; t < n_tables; ++t) {
     const Var& tab = tables[t];
-    check(tab.shape().rank() == 2 && tab.shape()[1] == D, "embedding",
-          describe("table 0", tables[0].shape()) + " vs " + describe(("table " + std::to_string(t)).c_str(), tab.shape()));
+    check(tab.shape().rank() == 2 && tab.shape()[1] == D, "embedding", [&] {
+      return describe("table 0", tables[0].shape()) + " vs " +
+             describe(("table " + std::to_string(t)).c_str(), tab.shape());
+    });
     check_dtypes("embedding", tables[0], tab);
     const int64_t V = tab.shape()[0];
     for (int64_t i = 0; i < N; ++i) {
@@ -68,28 +73,21 @@ Var embedding_sum(Graph& g, std::span<const Var> tables, std::span<const int32_t
     }
     needs_grad = needs_grad || tab.requires_grad();
   }
-  Var out = g.output(ids_shape.appended(D), tables[0].dtype(), needs_grad);
-  const int32_t* id_ptr = ids.data();
-  // Table pointers live in the arena: no heap allocation, and the closure stays trivially destructible.
-  void** values = static_cast<void**>(g.arena().alloc(sizeof(void*) * n_tables));
-  void** grads = static_cast<void**>(g.arena().alloc(sizeof(void*) * n_tables));
-  for (int64_t t = 0; t < n_tables; ++t) {
-    values[t] = tables[t].value.raw();
-    grads[t] = tables[t].requires_grad() ? tables[t].grad.raw() : nullptr;
-  }
-  dispatch(out.dtype(), [&]<class T>() {
-    embedding_sum_forward<T>({reinterpret_cast<const T* const*>(values), static_cast<size_t>(n_tables)}, id_ptr,
-                             out.value.data<T>(), N, D);
-  });
-  if (out.requires_grad()) {
-    g.on_backward([grads, n_tables, id_ptr, out, N, D] {
-      dispatch(out.dtype(), [&]<class T>() {
-        embedding_sum_backward<T>({reinterpret_cast<T* const*>(grads), static_cast<size_t>(n_tables)}, id_ptr,
-                                  out.grad.data<T>(), N, D);
-      });
-    });
-  }
-  return out;
+  // The kernels' table pointer arrays live in the arena: no heap allocation.
+  Graph* gp = &g;
+  return record(
+      g, {ids_shape.appended(D), tables[0].dtype(), needs_grad}, {},
+      [&]<class T>(const Var& out) {
+        const T** values = arena_array<const T*>(g, tables.size());
+        for (size_t t = 0; t < tables.size(); ++t) values[t] = tables[t].value.data<T>();
+        embedding_sum_forward<T>({values, tables.size()}, ids.data(), out.value.data<T>(), N, D);
+      },
+      [=]<class T>(const Var& out, std::span<const int32_t> ids, std::span<const Var> tables) {
+        T** grads = arena_array<T*>(*gp, tables.size());
+        for (size_t t = 0; t < tables.size(); ++t) grads[t] = grad_or_null<T>(tables[t]);
+        embedding_sum_backward<T>({grads, tables.size()}, ids.data(), out.grad.data<T>(), N, D);
+      },
+      ids, tables);
 }
 
 template void embedding_sum_forward<float>(std::span<const float* const>, const int32_t*, float*, int64_t, int64_t);

@@ -19,7 +19,7 @@ template <class T>
 void embedding_sum_backward(std::span<T* const> dtables, const int32_t* ids, const T* dout, int64_t N, int64_t D);
 
 // tables[t] (V_t,D); ids holds n_tables·N ids (table-major), N = ids_shape.numel() -> ids_shape + (D).
-// Ids out of a table's range throw. `ids` must stay alive until backward has run.
+// Ids out of a table's range throw. `ids` and `tables` are copied for backward.
 Var embedding_sum(Graph& g, std::span<const Var> tables, std::span<const int32_t> ids, Shape ids_shape);
 
 // table (V,D), ids (ids_shape) -> ids_shape + (D)

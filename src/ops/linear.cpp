@@ -3,6 +3,7 @@
 
 #include "blas/gemm.h"
 #include "ops/check.h"
+#include "ops/record.h"
 
 namespace blt::ops {
 
@@ -22,24 +23,19 @@ void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, int64_t 
 
 Var linear(Graph& g, const Var& x, const Var& w) {
   check(w.shape().rank() == 2 && x.shape().rank() >= 1 && x.shape().last() == w.shape()[1], "linear",
-        describe("x", x.shape()) + " vs " + describe("w", w.shape()));
+        [&] { return describe("x", x.shape()) + " vs " + describe("w", w.shape()); });
   check_dtypes("linear", x, w);
   const int64_t in = w.shape()[1], out = w.shape()[0], N = x.shape().rows();
-  Var y = g.output(x.shape().with_last(out), x.dtype(), x.requires_grad() || w.requires_grad());
-  dispatch(x.dtype(), [&]<class T>() { linear_forward<T>(x.value.data<T>(), w.value.data<T>(), y.value.data<T>(), N, in, out); });
   const double flops = 2.0 * N * in * out;
-  g.count_forward(flops);
-  if (y.requires_grad()) {
-    g.on_backward([x, w, y, N, in, out, flops, &g] {
-      dispatch(x.dtype(), [&]<class T>() {
-        linear_backward<T>(x.value.data<T>(), w.value.data<T>(), y.grad.data<T>(),
-                           x.requires_grad() ? x.grad.data<T>() : nullptr,
-                           w.requires_grad() ? w.grad.data<T>() : nullptr, N, in, out);
+  return record(
+      g, {x.shape().with_last(out), x.dtype(), any_requires_grad(x, w)}, {flops, 2 * flops},
+      [&]<class T>(const Var& y) {
+        linear_forward<T>(x.value.data<T>(), w.value.data<T>(), y.value.data<T>(), N, in, out);
+      },
+      [=]<class T>(const Var& y) {
+        linear_backward<T>(x.value.data<T>(), w.value.data<T>(), y.grad.data<T>(), grad_or_null<T>(x),
+                           grad_or_null<T>(w), N, in, out);
       });
-      g.count_backward(2 * flops);
-    });
-  }
-  return y;
 }
 
 template void linear_forward<float>(const float*, const float*, float*, int64_t, int64_t, int64_t);

@@ -3,19 +3,22 @@
 //   dx_j = r w_j dy_j - x_j r³ (1/D) Σ_k x_k w_k dy_k,   dw_j = Σ_rows dy_j x_j r
 #include "ops/rmsnorm.h"
 
-#include <omp.h>
-
 #include <cmath>
 
 #include "blas/gemm.h"
 #include "ops/check.h"
+#include "ops/parallel.h"
+#include "ops/record.h"
 
 namespace blt::ops {
 
+namespace {
+constexpr double kParallelWork = 32768;  // below this many elements a call runs on one thread
+}  // namespace
+
 template <class T>
 void rmsnorm_forward(const T* x, const T* w, T* out, T* rstd, int64_t N, int64_t D, double eps) {
-#pragma omp parallel for schedule(static) if (N * D > 32768)
-  for (int64_t i = 0; i < N; ++i) {
+  parallel_for(N, worth_forking(static_cast<double>(N) * D, kParallelWork), [&](int64_t i) {
     const T* xi = x + i * D;
     double ss = 0;
 #pragma omp simd reduction(+ : ss)
@@ -25,15 +28,13 @@ void rmsnorm_forward(const T* x, const T* w, T* out, T* rstd, int64_t N, int64_t
     T* oi = out + i * D;
 #pragma omp simd
     for (int64_t d = 0; d < D; ++d) oi[d] = xi[d] * r * w[d];
-  }
+  });
 }
 
 template <class T>
 void rmsnorm_backward(const T* x, const T* w, const T* rstd, const T* dout, T* dx, T* dw_partial, int64_t N,
                       int64_t D, int n_threads) {
-#pragma omp parallel num_threads(n_threads)
-  {
-    const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
+  run_team(n_threads, [&](int tid, int nt) {
     const int64_t r0 = N * tid / nt, r1 = N * (tid + 1) / nt;
     T* dwp = dw_partial ? dw_partial + static_cast<int64_t>(tid) * D : nullptr;
     if (dwp)
@@ -59,39 +60,33 @@ void rmsnorm_backward(const T* x, const T* w, const T* rstd, const T* dout, T* d
     if (nt < n_threads && dwp && tid == 0)  // fewer threads than asked: clear the unused partials
       for (int64_t k = nt; k < n_threads; ++k)
         for (int64_t d = 0; d < D; ++d) dw_partial[k * D + d] = 0;
-  }
+  });
 }
 
 Var rmsnorm(Graph& g, const Var& x, const Var& w, double eps) {
   check(w.shape().rank() == 1 && x.shape().last() == w.shape()[0], "rmsnorm",
-        describe("x", x.shape()) + " vs " + describe("weight", w.shape()));
+        [&] { return describe("x", x.shape()) + " vs " + describe("weight", w.shape()); });
   check_dtypes("rmsnorm", x, w);
   const int64_t D = w.shape()[0], N = x.shape().rows();
-  Var out = g.output(x.shape(), x.dtype(), x.requires_grad() || w.requires_grad());
   TensorView rstd = g.scratch(Shape{N}, x.dtype());
-  dispatch(x.dtype(), [&]<class T>() {
-    rmsnorm_forward<T>(x.value.data<T>(), w.value.data<T>(), out.value.data<T>(), rstd.data<T>(), N, D, eps);
-  });
-  g.count_forward(4.0 * N * D);
-  if (out.requires_grad()) {
-    Graph* gp = &g;
-    g.on_backward([x, w, out, rstd, N, D, gp] {
-      const int nt = N * D > 32768 ? blas::num_threads() : 1;
-      TensorView partial = w.requires_grad() ? gp->scratch(Shape{nt, D}, w.dtype()) : TensorView{};
-      dispatch(x.dtype(), [&]<class T>() {
-        T* dwp = partial.defined() ? partial.data<T>() : nullptr;
+  Graph* gp = &g;
+  return record(
+      g, {x.shape(), x.dtype(), any_requires_grad(x, w)}, {4.0 * N * D, 8.0 * N * D},
+      [&]<class T>(const Var& out) {
+        rmsnorm_forward<T>(x.value.data<T>(), w.value.data<T>(), out.value.data<T>(), rstd.data<T>(), N, D, eps);
+      },
+      [=]<class T>(const Var& out) {
+        // dw: per-thread partials summed here in thread order.
+        const int nt = N * D > kParallelWork ? blas::num_threads() : 1;
+        T* dwp = w.requires_grad() ? gp->scratch(Shape{nt, D}, w.dtype()).data<T>() : nullptr;
         rmsnorm_backward<T>(x.value.data<T>(), w.value.data<T>(), rstd.data<T>(), out.grad.data<T>(),
-                            x.requires_grad() ? x.grad.data<T>() : nullptr, dwp, N, D, nt);
+                            grad_or_null<T>(x), dwp, N, D, nt);
         if (dwp) {
           T* dw = w.grad.data<T>();
           for (int k = 0; k < nt; ++k)
             for (int64_t d = 0; d < D; ++d) dw[d] += dwp[k * D + d];
         }
       });
-      gp->count_backward(8.0 * N * D);
-    });
-  }
-  return out;
 }
 
 template void rmsnorm_forward<float>(const float*, const float*, float*, float*, int64_t, int64_t, double);

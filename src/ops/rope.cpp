@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "ops/check.h"
+#include "ops/parallel.h"
+#include "ops/record.h"
 
 namespace blt::ops {
 
@@ -46,32 +48,34 @@ template <>
 const double* RopeTable::sin<double>() const { return sin64_.data(); }
 
 namespace {
+constexpr double kParallelWork = 65536;  // below this many elements a call runs on one thread
+
 // out = R(sign·angle) x for every (row, t, head): Transpose flips the sine's sign.
 template <class T, bool Transpose, bool Accumulate>
 void rotate(const RopeTable& table, const int32_t* pos, const T* x, T* out, int64_t R, int64_t Tn, int64_t H) {
   const int64_t Dh = table.head_dim(), half = Dh / 2;
   const T* ct = table.cos<T>();
   const T* st = table.sin<T>();
-#pragma omp parallel for collapse(2) schedule(static) if (R * Tn * H * Dh > 65536)
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t t = 0; t < Tn; ++t) {
-      const T* c = ct + static_cast<int64_t>(pos[t]) * half;
-      const T* s = st + static_cast<int64_t>(pos[t]) * half;
-      for (int64_t h = 0; h < H; ++h) {
-        const int64_t base = ((r * Tn + t) * H + h) * Dh;
-        const T* xi = x + base;
-        T* oi = out + base;
+  // One item per (row, t): all H heads at that position share its cos/sin row.
+  parallel_for(R * Tn, worth_forking(static_cast<double>(R * Tn) * H * Dh, kParallelWork), [&](int64_t rt) {
+    const int64_t t = rt % Tn;
+    const T* c = ct + static_cast<int64_t>(pos[t]) * half;
+    const T* s = st + static_cast<int64_t>(pos[t]) * half;
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t base = (rt * H + h) * Dh;
+      const T* xi = x + base;
+      T* oi = out + base;
 #pragma omp simd
-        for (int64_t i = 0; i < half; ++i) {
-          const T x0 = xi[2 * i], x1 = xi[2 * i + 1];
-          const T sn = Transpose ? -s[i] : s[i];
-          const T o0 = c[i] * x0 - sn * x1;
-          const T o1 = sn * x0 + c[i] * x1;
-          oi[2 * i] = Accumulate ? oi[2 * i] + o0 : o0;
-          oi[2 * i + 1] = Accumulate ? oi[2 * i + 1] + o1 : o1;
-        }
+      for (int64_t i = 0; i < half; ++i) {
+        const T x0 = xi[2 * i], x1 = xi[2 * i + 1];
+        const T sn = Transpose ? -s[i] : s[i];
+        const T o0 = c[i] * x0 - sn * x1;
+        const T o1 = sn * x0 + c[i] * x1;
+        oi[2 * i] = Accumulate ? oi[2 * i] + o0 : o0;
+        oi[2 * i + 1] = Accumulate ? oi[2 * i + 1] + o1 : o1;
       }
     }
+  });
 }
 }  // namespace
 
@@ -89,23 +93,24 @@ void rope_backward(const RopeTable& table, const int32_t* pos, const T* dout, T*
 Var rope(Graph& g, const Var& x, const RopeTable& table, std::span<const int32_t> pos) {
   const Shape& s = x.shape();
   check(s.rank() == 4 && s[3] == table.head_dim(), "rope",
-        describe("x", s) + " vs head_dim " + std::to_string(table.head_dim()));
+        [&] { return describe("x", s) + " vs head_dim " + std::to_string(table.head_dim()); });
   check(static_cast<int64_t>(pos.size()) == s[1], "rope",
-        std::to_string(pos.size()) + " positions for " + describe("x", s));
+        [&] { return std::to_string(pos.size()) + " positions for " + describe("x", s); });
   for (int32_t p : pos)
-    check(p >= 0 && p < table.max_positions(), "rope",
-          "position " + std::to_string(p) + " outside the table of " + std::to_string(table.max_positions()));
-  Var out = g.output(s, x.dtype(), x.requires_grad());
-  const int32_t* pp = pos.data();
-  const RopeTable* tp = &table;
-  dispatch(x.dtype(), [&]<class T>() { rope_forward<T>(table, pp, x.value.data<T>(), out.value.data<T>(), s[0], s[1], s[2]); });
-  if (out.requires_grad()) {
-    g.on_backward([x, out, pp, tp] {
-      const Shape& s = x.shape();
-      dispatch(x.dtype(), [&]<class T>() { rope_backward<T>(*tp, pp, out.grad.data<T>(), x.grad.data<T>(), s[0], s[1], s[2]); });
+    check(p >= 0 && p < table.max_positions(), "rope", [&] {
+      return "position " + std::to_string(p) + " outside the table of " + std::to_string(table.max_positions());
     });
-  }
-  return out;
+  const int64_t R = s[0], Tn = s[1], H = s[2];
+  const RopeTable* tp = &table;
+  return record(
+      g, {s, x.dtype(), x.requires_grad()}, {},
+      [&]<class T>(const Var& out) {
+        rope_forward<T>(table, pos.data(), x.value.data<T>(), out.value.data<T>(), R, Tn, H);
+      },
+      [=]<class T>(const Var& out, std::span<const int32_t> pos) {
+        rope_backward<T>(*tp, pos.data(), out.grad.data<T>(), x.grad.data<T>(), R, Tn, H);
+      },
+      pos);
 }
 
 template void rope_forward<float>(const RopeTable&, const int32_t*, const float*, float*, int64_t, int64_t, int64_t);

@@ -36,7 +36,7 @@ void rope_forward(const RopeTable& table, const int32_t* pos, const T* x, T* out
 template <class T>
 void rope_backward(const RopeTable& table, const int32_t* pos, const T* dout, T* dx, int64_t R, int64_t Tn, int64_t H);
 
-// x (B,T,H,Dh), pos (T) -> (B,T,H,Dh). `table` and `pos` must outlive backward.
+// x (B,T,H,Dh), pos (T) -> (B,T,H,Dh). `table` must outlive backward; `pos` is copied for it.
 Var rope(Graph& g, const Var& x, const RopeTable& table, std::span<const int32_t> pos);
 
 }  // namespace blt::ops

@@ -22,7 +22,7 @@ template <class T>
 void segment_pool_backward(PoolMode mode, const T* x, const int32_t* offsets, const T* out, const T* dout, T* dx,
                            int64_t B, int64_t Tn, int64_t P, int64_t D);
 
-// x (B,T,D), offsets (B·(P+1)) -> (B,P,D). `offsets` must outlive backward.
+// x (B,T,D), offsets (B·(P+1)) -> (B,P,D). `offsets` is copied for backward.
 Var segment_pool(Graph& g, const Var& x, std::span<const int32_t> offsets, int64_t P, PoolMode mode);
 
 }  // namespace blt::ops

@@ -2,42 +2,47 @@
 #include "ops/swiglu.h"
 
 #include "ops/check.h"
+#include "ops/parallel.h"
+#include "ops/record.h"
 #include "ops/vec_math.h"
 
 namespace blt::ops {
 
+namespace {
+constexpr double kParallelWork = 65536;  // below this many elements a call runs on one thread
+}  // namespace
+
 template <class T>
 void swiglu_forward(const T* a, const T* b, T* h, int64_t N) {
-#pragma omp parallel for simd schedule(static) if (N > 65536)
-  for (int64_t i = 0; i < N; ++i) h[i] = a[i] / (T(1) + exp_fast(-a[i])) * b[i];
+  parallel_blocks(N, worth_forking(N, kParallelWork), [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) h[i] = a[i] / (T(1) + exp_fast(-a[i])) * b[i];
+  });
 }
 
 template <class T>
 void swiglu_backward(const T* a, const T* b, const T* dh, T* da, T* db, int64_t N) {
-#pragma omp parallel for simd schedule(static) if (N > 65536)
-  for (int64_t i = 0; i < N; ++i) {
-    const T s = T(1) / (T(1) + exp_fast(-a[i]));
-    if (da) da[i] += dh[i] * b[i] * s * (T(1) + a[i] * (T(1) - s));
-    if (db) db[i] += dh[i] * a[i] * s;
-  }
+  parallel_blocks(N, worth_forking(N, kParallelWork), [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) {
+      const T s = T(1) / (T(1) + exp_fast(-a[i]));
+      if (da) da[i] += dh[i] * b[i] * s * (T(1) + a[i] * (T(1) - s));
+      if (db) db[i] += dh[i] * a[i] * s;
+    }
+  });
 }
 
 Var swiglu(Graph& g, const Var& a, const Var& b) {
-  check(a.shape() == b.shape(), "swiglu", describe("a", a.shape()) + " vs " + describe("b", b.shape()));
+  check(a.shape() == b.shape(), "swiglu", [&] { return describe("a", a.shape()) + " vs " + describe("b", b.shape()); });
   check_dtypes("swiglu", a, b);
   const int64_t N = a.shape().numel();
-  Var h = g.output(a.shape(), a.dtype(), a.requires_grad() || b.requires_grad());
-  dispatch(a.dtype(), [&]<class T>() { swiglu_forward<T>(a.value.data<T>(), b.value.data<T>(), h.value.data<T>(), N); });
-  if (h.requires_grad()) {
-    g.on_backward([a, b, h, N] {
-      dispatch(a.dtype(), [&]<class T>() {
-        swiglu_backward<T>(a.value.data<T>(), b.value.data<T>(), h.grad.data<T>(),
-                           a.requires_grad() ? a.grad.data<T>() : nullptr,
-                           b.requires_grad() ? b.grad.data<T>() : nullptr, N);
+  return record(
+      g, {a.shape(), a.dtype(), any_requires_grad(a, b)}, {},
+      [&]<class T>(const Var& h) { swiglu_forward<T>(a.value.data<T>(), b.value.data<T>(), h.value.data<T>(), N); },
+      [=]<class T>(const Var& h) {
+        swiglu_backward<T>(a.value.data<T>(), b.value.data<T>(), h.grad.data<T>(), grad_or_null<T>(a),
+                           grad_or_null<T>(b), N);
       });
-    });
-  }
-  return h;
 }
 
 template void swiglu_forward<float>(const float*, const float*, float*, int64_t);
