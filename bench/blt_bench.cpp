@@ -13,9 +13,7 @@
 
 namespace blt::bench {
 
-namespace {
-
-model::BltArgs bench_args(int64_t seq_len) {
+model::BltArgs blt_bench_args(int64_t seq_len, const std::string& patching_mode) {
   model::BltArgs a;
   a.dim_global = 512;
   a.n_layers_global = 8;
@@ -36,10 +34,13 @@ model::BltArgs bench_args(int64_t seq_len) {
   a.cross_attn_nheads = 4;
   a.cross_attn_init_by_pooling = true;
   a.downsampling_by_pooling = "max";
-  a.patching_mode = "space";
+  a.patching_mode = patching_mode;
   a.validate("bench");
   return a;
 }
+
+namespace {
+
 
 // Word-like bytes: runs of 1..9 letters separated by spaces (space patches average ~5.5 bytes).
 std::vector<int32_t> words(int64_t n, Rng& rng) {
@@ -68,7 +69,7 @@ double peak_rss_gib() {
 
 nlohmann::json run_blt_bench(const BltBenchOptions& opt) {
   const int64_t B = opt.batch, N = opt.seq_len;
-  const model::BltArgs args = bench_args(N);
+  const model::BltArgs args = blt_bench_args(N, "space");
   nn::ParamRegistry reg;
   model::ByteLatentTransformer blt(args, reg);
   reg.allocate();

@@ -6,6 +6,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
+
+#include "model/blt_args.h"
 
 namespace blt::bench {
 
@@ -16,5 +19,9 @@ struct BltBenchOptions {
 };
 
 nlohmann::json run_blt_bench(const BltBenchOptions& opt);
+
+// The benchmark BLT: global 512 × 8 layers, local 256 × 1/4, cross attention k=2, hash n-grams 3..8 (4096
+// rows), rows of seq_len bytes, the given patching mode.
+model::BltArgs blt_bench_args(int64_t seq_len, const std::string& patching_mode);
 
 }  // namespace blt::bench

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "bench/alloc_counter.h"
+#include "bench/blt_bench.h"
 #include "blas/gemm.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -30,33 +31,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// The `blt bench blt` shape (bench/blt_bench.cpp), entropy-patched.
-model::BltArgs bench_args() {
-  model::BltArgs a;
-  a.dim_global = 512;
-  a.n_layers_global = 8;
-  a.n_heads_global = 8;
-  a.dim_local_encoder = a.dim_local_decoder = 256;
-  a.n_layers_local_encoder = 1;
-  a.n_layers_local_decoder = 4;
-  a.n_heads_local_encoder = a.n_heads_local_decoder = 4;
-  a.max_seqlen = 4096;
-  a.max_encoder_seq_length = 4096;
-  a.local_attention_window_len = 512;
-  a.attn_bias_type = "block_causal";
-  a.encoder_hash_byte_group_size = {3, 4, 5, 6, 7, 8};
-  a.encoder_hash_byte_group_nb_functions = 1;
-  a.encoder_hash_byte_group_vocab = 4096;
-  a.cross_attn_encoder = a.cross_attn_decoder = true;
-  a.cross_attn_k = 2;
-  a.cross_attn_nheads = 4;
-  a.cross_attn_init_by_pooling = true;
-  a.downsampling_by_pooling = "max";
-  a.patching_mode = "entropy";
-  a.validate("bench generate");
-  return a;
-}
 
 // The bundled entropy model's shape (models/entropy-kjv/params.json).
 lm::LMTransformerArgs entropy_args() {
@@ -183,7 +157,7 @@ nlohmann::json run_generate_bench(const GenerateBenchOptions& opt) {
     cals.push_back(patching::calibrate_threshold(pa, std::span(&prompt_h.back(), 1), opt.target_patch, true));
   }
 
-  const model::BltArgs args = bench_args();
+  const model::BltArgs args = blt_bench_args(4096, "entropy");  // the `blt bench blt` shape
   modeldir::BltModel m = modeldir::BltModel::create(args, pa);
   m.params->initialize(rng);
   const int64_t entropy_params = em.params->numel();

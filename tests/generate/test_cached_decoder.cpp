@@ -3,7 +3,8 @@
 // decoder's logits equal the reference definition's (max abs <= 1e-4), for
 // random tiny models in many configurations: cross attention in some or all
 // layers or pooling only, cross_attn_k 1 and 2, GQA, windows shorter than
-// the prompt, EOS inside the prompt, every patching mode, max_patch_length,
+// the prompt, EOS inside the prompt, every patching mode (entropy with
+// monotonicity or threshold_add too), max_patch_length,
 // an entropy chunk shorter than the context, and the byte LM decoder.
 #include <gtest/gtest.h>
 
@@ -17,18 +18,6 @@
 
 namespace blt::test {
 namespace {
-
-lm::LMTransformerArgs tiny_lm(int64_t seq = 64, int64_t window = 12) {
-  lm::LMTransformerArgs a;
-  a.dim = 32;
-  a.n_layers = 2;
-  a.n_heads = 4;
-  a.n_kv_heads = 2;
-  a.multiple_of = 16;
-  a.max_seqlen = seq;
-  a.sliding_window = window;
-  return a;
-}
 
 // Bytes with spaces (so space patching has delimiters) and, optionally, EOS ids.
 std::vector<int32_t> random_tokens(int64_t n, uint64_t seed, bool with_eos) {
@@ -72,6 +61,7 @@ struct Case {
   bool all_layers = false;
   int64_t k = 2;
   std::optional<int64_t> kv_heads = {}, max_patch_length = {}, cross_window = {};
+  std::optional<double> threshold_add = {};
   bool monotonicity = false, eos = false;
   double patch_size = 3;
   int64_t entropy_seq = 64;  // entropy model max_seqlen: < the context makes the entropy chunks restart
@@ -95,13 +85,14 @@ TEST_P(CachedBlt, LogitsEqualRecomputeAtEveryStep) {
   pa.patching_mode = patching::parse_patching_mode(c.mode);
   pa.monotonicity = c.monotonicity;
   pa.max_patch_length = c.max_patch_length;
+  pa.threshold_add = c.threshold_add;
   pa.patch_size = c.patch_size;
   auto m = modeldir::BltModel::create(a, pa);
   Rng init(7);
   m.params->initialize(init);
   const auto tokens = random_tokens(60, 11, c.eos);
   if (pa.patching_mode == patching::PatchingMode::Entropy) {
-    m.entropy = modeldir::EntropyModel::create(tiny_lm(c.entropy_seq), pa);
+    m.entropy = modeldir::EntropyModel::create(tiny_lm_args(c.entropy_seq), pa);
     Rng ei(3);
     m.entropy->params->initialize(ei);
     // A threshold at the median entropy of the sequence, so patches vary in length.
@@ -135,6 +126,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{.name = "entropy_pooling", .shape = shape(false, 2, 1)},
                       Case{.name = "entropy_eos_in_prompt", .shape = shape(true, 1, 1), .eos = true},
                       Case{.name = "monotonic", .shape = shape(true, 1, 1), .monotonicity = true},
+                      Case{.name = "threshold_add", .shape = shape(true, 1, 1), .threshold_add = 0.0},
                       Case{.name = "max_patch_length", .shape = shape(true, 1, 1), .max_patch_length = 3},
                       Case{.name = "cross_window_2", .shape = shape(true, 2, 1), .all_layers = true, .cross_window = 2},
                       Case{.name = "entropy_chunks", .shape = shape(true, 1, 1), .entropy_seq = 16},
@@ -145,7 +137,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(CachedLm, LogitsEqualRecomputeAtEveryStep) {
-  auto m = modeldir::EntropyModel::create(tiny_lm(64, 12), {});
+  auto m = modeldir::EntropyModel::create(tiny_lm_args(64, 12), {});
   Rng init(5);
   m.params->initialize(init);
   gen::LmCachedDecoder cached(*m.model);

@@ -15,54 +15,19 @@
 #include "data/tokenizer.h"
 #include "generate/generation.h"
 #include "patching/row_patcher.h"
+#include "generate/entropy_blt.h"
 #include "support/tiny_models.h"
 
 namespace blt::test {
 namespace {
 
-lm::LMTransformerArgs tiny_lm(int64_t seq, int64_t window) {
-  lm::LMTransformerArgs a;
-  a.dim = 32;
-  a.n_layers = 2;
-  a.n_heads = 4;
-  a.n_kv_heads = 2;
-  a.multiple_of = 16;
-  a.max_seqlen = seq;
-  a.sliding_window = window;
-  return a;
-}
-
 const std::string kText = "the cat sat on the mat and then it ran off to see a dog in the fog ";
 
-// A random tiny BLT with cross attention and entropy patching: the threshold is the median entropy of kText,
-// so patches vary in length. seq: max_seqlen = max_encoder_seq_length.
-modeldir::BltModel entropy_blt(int64_t seq, uint64_t seed = 7) {
-  TinyBlt t;
-  t.seq = seq;
-  t.window = 8;
-  t.layers_encoder = 2;
-  model::BltArgs a = tiny_blt_args(t);
-  a.patching_mode = "entropy";
-  a.validate("test");
-  patching::PatcherArgs pa;
-  pa.patching_mode = patching::PatchingMode::Entropy;
-  auto m = modeldir::BltModel::create(a, pa);
-  Rng init(seed);
-  m.params->initialize(init);
-  m.entropy = modeldir::EntropyModel::create(tiny_lm(128, 16), pa);
-  Rng ei(seed + 100);
-  m.entropy->params->initialize(ei);
-  const std::vector<int32_t> tokens = data::encode(kText, true, false);
-  patching::RowPatcher rp(pa, m.entropy_lm(), a.eos_id);
-  std::vector<float> h;
-  rp.row_entropies(tokens, 1, static_cast<int64_t>(tokens.size()), h);
-  std::nth_element(h.begin(), h.begin() + h.size() / 2, h.end());
-  m.patcher.threshold = h[h.size() / 2];
-  return m;
-}
+// The tiny entropy-patched BLT, calibrated on kText.
+modeldir::BltModel entropy_blt(int64_t seq, uint64_t seed = 7) { return test::entropy_blt(seq, kText, seed); }
 
 modeldir::EntropyModel byte_lm(int64_t seq, int64_t window, uint64_t seed = 5) {
-  auto m = modeldir::EntropyModel::create(tiny_lm(seq, window), {});
+  auto m = modeldir::EntropyModel::create(tiny_lm_args(seq, window), {});
   Rng init(seed);
   m.params->initialize(init);
   return m;

@@ -22,6 +22,7 @@
 #include "generate/lm_decoder.h"
 #include "generate/sampler.h"
 #include "patching/row_patcher.h"
+#include "generate/entropy_blt.h"
 #include "support/tiny_models.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -129,18 +130,6 @@ void print_sites(int64_t n) {
   }
 }
 
-lm::LMTransformerArgs tiny_lm(int64_t seq, int64_t window) {
-  lm::LMTransformerArgs a;
-  a.dim = 32;
-  a.n_layers = 2;
-  a.n_heads = 4;
-  a.n_kv_heads = 2;
-  a.multiple_of = 16;
-  a.max_seqlen = seq;
-  a.sliding_window = window;
-  return a;
-}
-
 // Prefills `prompt`, runs `warm` sampled steps, then counts allocations over `steps` more (each: sample,
 // patch lengths, feed the byte). Returns the count and the global steps during the measured ones.
 std::pair<int64_t, int64_t> measure(gen::Decoder& d, const std::string& prompt, int warm, int steps) {
@@ -170,29 +159,7 @@ std::pair<int64_t, int64_t> measure(gen::Decoder& d, const std::string& prompt, 
 
 TEST(StepAllocations, WarmCachedBltStepAllocatesNothing) {
   if (!BLT_COUNT_ALLOCATIONS) GTEST_SKIP() << "sanitizer build: the allocator is not replaced";
-  TinyBlt t;
-  t.seq = 128;
-  t.window = 8;
-  t.layers_encoder = 2;
-  model::BltArgs a = tiny_blt_args(t);
-  a.patching_mode = "entropy";
-  a.validate("test");
-  patching::PatcherArgs pa;
-  pa.patching_mode = patching::PatchingMode::Entropy;
-  auto m = modeldir::BltModel::create(a, pa);
-  Rng init(7);
-  m.params->initialize(init);
-  m.entropy = modeldir::EntropyModel::create(tiny_lm(128, 16), pa);
-  Rng ei(107);
-  m.entropy->params->initialize(ei);
-  // The threshold at the median entropy of a text, so patches vary in length.
-  const std::vector<int32_t> text =
-      data::encode("the cat sat on the mat and then it ran off to see a dog", true, false);
-  patching::RowPatcher rp(pa, m.entropy_lm(), a.eos_id);
-  std::vector<float> h;
-  rp.row_entropies(text, 1, static_cast<int64_t>(text.size()), h);
-  std::nth_element(h.begin(), h.begin() + h.size() / 2, h.end());
-  m.patcher.threshold = h[h.size() / 2];
+  const auto m = entropy_blt(128, "the cat sat on the mat and then it ran off to see a dog");
   gen::BltCachedDecoder d(m);
   const auto [n, global] = measure(d, "the cat sat on the mat", 30, 20);
   EXPECT_EQ(n, 0) << "allocations in 20 warm cached BLT steps (sites above)";
@@ -201,7 +168,7 @@ TEST(StepAllocations, WarmCachedBltStepAllocatesNothing) {
 
 TEST(StepAllocations, WarmCachedByteLmStepAllocatesNothing) {
   if (!BLT_COUNT_ALLOCATIONS) GTEST_SKIP() << "sanitizer build: the allocator is not replaced";
-  auto lm = modeldir::EntropyModel::create(tiny_lm(128, 16), {});
+  auto lm = modeldir::EntropyModel::create(tiny_lm_args(128, 16), {});
   Rng init(5);
   lm.params->initialize(init);
   gen::LmCachedDecoder d(*lm.model);

@@ -4,6 +4,7 @@
 // Tests adjust further fields on the result and call validate().
 #pragma once
 
+#include "lm/lm_args.h"
 #include "model/blt_args.h"
 
 namespace blt::test {
@@ -40,6 +41,20 @@ inline model::BltArgs tiny_blt_args(const TinyBlt& t = {}) {
   } else {
     a.downsampling_by_pooling = "avg,min,max";
   }
+  return a;
+}
+
+// A small Llama-style LM (the entropy model, a byte LM): dim 32, 2 layers, 4 heads over 2 KV heads (GQA),
+// local block-causal attention with the given window.
+inline lm::LMTransformerArgs tiny_lm_args(int64_t seq = 64, int64_t window = 12) {
+  lm::LMTransformerArgs a;
+  a.dim = 32;
+  a.n_layers = 2;
+  a.n_heads = 4;
+  a.n_kv_heads = 2;
+  a.multiple_of = 16;
+  a.max_seqlen = seq;
+  a.sliding_window = window;
   return a;
 }
 
