@@ -427,5 +427,32 @@ TEST_F(Cli, EveryCommandHasHelp) {
     EXPECT_TRUE(contains(p.out, opt)) << opt;
 }
 
+TEST_F(Cli, UsageErrorsSayErrorAndExitTwo) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"bogus"}, {}, {"patch", "--no-such-flag", "x"}, {"entropy", "--model", model(), write("t.txt", "ab"),
+                                                            "--chunk", "0"}}) {
+    const Result r = blt(args);
+    EXPECT_EQ(r.rc, 2) << join(args) << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, "error: ")) << join(args) << ": " << r.err;
+    EXPECT_LT(r.err.size(), 400u) << join(args) << ": a usage message fits in a few lines: " << r.err;
+  }
+  EXPECT_TRUE(contains(blt({"entropy", "--model", model(), file("t.txt"), "--chunk", "0"}).err,
+                       "--chunk: must be > 0, got 0"));
+}
+
+TEST_F(Cli, VersionAndThreadsAfterTheSubcommand) {
+  const Result v = blt({"--version"});
+  EXPECT_EQ(v.rc, 0);
+  EXPECT_TRUE(contains(v.out, "blt.cpp ")) << v.out;
+  const std::string text = write("s.txt", "hello world, hello there");
+  const Result before = blt({"--threads", "1", "patch", "--mode", "space", text});
+  const Result after = blt({"patch", "--mode", "space", text, "--threads", "1"});
+  EXPECT_EQ(after.rc, 0) << after.err;
+  EXPECT_EQ(before.out, after.out);
+  const Result bad = blt({"patch", "--mode", "space", text, "--threads", "-1"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_TRUE(contains(bad.err, "--threads: must be >= 0, got -1")) << bad.err;
+}
+
 }  // namespace
 }  // namespace blt::test

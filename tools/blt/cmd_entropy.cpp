@@ -13,6 +13,7 @@
 #include "modeldir/entropy_model.h"
 #include "io/atomic_file.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/validators.h"
 #include "tools/blt/progress.h"
 
 namespace blt::cli {
@@ -62,8 +63,8 @@ Command add_entropy(CLI::App& app) {
   cmd->add_option("--format", o->format, "f32: little-endian float32 per position; jsonl: one object per position")
       ->check(CLI::IsMember({"f32", "jsonl"}))
       ->capture_default_str();
-  cmd->add_option("--chunk", o->chunk, "Tokens per chunk")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--batch", o->batch, "Chunks per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--chunk", o->chunk, "Tokens per chunk")->check(positive())->capture_default_str();
+  cmd->add_option("--batch", o->batch, "Chunks per forward pass")->check(positive())->capture_default_str();
   cmd->add_flag("--eos", o->eos, "Append EOS to the sequence");
   return {cmd, [o] {
     if (o->out.empty() && o->format == "f32" && ::isatty(1))

@@ -13,6 +13,7 @@
 #include "generate/generation.h"
 #include "io/file.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/validators.h"
 
 namespace blt::cli {
 
@@ -134,31 +135,20 @@ Command add_generate(CLI::App& app) {
   auto* p = cmd->add_option("--prompt", o->prompts, "Prompt text (repeat for a batch)");
   cmd->add_option("--prompt-file", o->prompt_file, "Prompts, one per line")->check(CLI::ExistingFile)->excludes(p);
   // Checked here so that the message names the option (the Sampler checks the sampling ones again).
-  const CLI::Validator unit_interval(
-      [](std::string& s) -> std::string {
-        double v = 0;
-        return CLI::detail::lexical_cast(s, v) && v > 0 && v <= 1 ? "" : "must be in (0, 1], got " + s;
-      },
-      "(0,1]");
-  const CLI::Validator non_negative(
-      [](std::string& s) -> std::string {
-        double v = 0;
-        return CLI::detail::lexical_cast(s, v) && v >= 0 ? "" : "must be >= 0, got " + s;
-      },
-      ">=0");
+  const CLI::Validator unit = unit_interval(), non_neg = non_negative();
   cmd->add_option("--max-bytes", o->opt.max_bytes, "Bytes to generate per prompt (stops early at EOS)")
       ->capture_default_str()
-      ->check(non_negative);
+      ->check(non_neg);
   cmd->add_flag("--greedy", o->greedy, "Take the most likely byte (temperature 0)");
   cmd->add_option("--temperature", o->opt.sampler.temperature, "Sampling temperature (0: greedy)")
       ->capture_default_str()
-      ->check(non_negative);
+      ->check(non_neg);
   cmd->add_option("--top-k", o->opt.sampler.top_k, "Sample among the k most likely bytes (0: all)")
       ->capture_default_str()
-      ->check(non_negative);
+      ->check(non_neg);
   cmd->add_option("--top-p", o->opt.sampler.top_p, "Nucleus sampling mass, in (0, 1]")
       ->capture_default_str()
-      ->check(unit_interval);
+      ->check(unit);
   cmd->add_option("--seed", o->opt.sampler.seed, "Sampling seed (prompt r uses seed + r)")->capture_default_str();
   cmd->add_option("--stop", o->opt.stop, "Stop when the text ends with this string (repeatable; not printed)");
   cmd->add_flag("--show-patches", o->show_patches, "Mark patch starts (colour on a terminal, \u258F otherwise)");

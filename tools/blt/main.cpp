@@ -10,12 +10,16 @@
 #include "blas/gemm.h"
 #include "core/error.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/validators.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"blt.cpp: train, evaluate and run Byte Latent Transformers on the CPU"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--threads) also after the subcommand: blt train ... --threads 2
+  app.set_version_flag("--version", "blt.cpp " BLT_VERSION);
   int threads = 0;
-  app.add_option("--threads", threads, "Threads for OpenMP and BLAS (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", threads, "Threads for OpenMP and BLAS (default: all cores)")
+      ->check(blt::cli::non_negative());
 
   std::vector<blt::cli::Command> commands = {
       blt::cli::add_train_entropy(app),
@@ -33,8 +37,15 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {  // a usage error: one line naming it, exit 2
+    std::cerr << "error: " << e.what() << "\nRun with --help for more information.\n";
+    return 2;
   }
   try {
     blt::blas::set_num_threads(threads);
