@@ -242,16 +242,18 @@ void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, c
   const int64_t n_items = d.B * d.Hq * ((d.Tq + kTileQ - 1) / kTileQ), kv_size = d.B * d.Tk * d.Hkv * d.Dh;
   const bool parallel = worth_forking(static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh, kParallelWork);
   const int n_threads = parallel ? omp_get_max_threads() : 1;
-  // Threads > 1: each accumulates dK and dV privately; summed in thread order below.
-  static std::vector<T> private_kv;
+  // Threads > 1: each accumulates dK and dV privately; summed in thread order below. The buffer is the
+  // calling thread's, so backward passes running at once on different threads never share it.
+  static thread_local std::vector<T> private_kv;
   const bool use_private = n_threads > 1 && (dk || dv);
   if (use_private && private_kv.size() < static_cast<size_t>(2 * kv_size * n_threads))
     private_kv.resize(2 * kv_size * n_threads);
+  T* const pkv = private_kv.data();  // the team's threads see the caller's buffer through this pointer
   run_team(n_threads, [&](int tid, int nt) {
     T* my_dk = dk;
     T* my_dv = dv;
     if (use_private) {
-      my_dk = private_kv.data() + 2 * kv_size * tid;
+      my_dk = pkv + 2 * kv_size * tid;
       my_dv = my_dk + kv_size;
       std::fill(my_dk, my_dk + 2 * kv_size, T(0));
     }
@@ -260,7 +262,7 @@ void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, c
 #pragma omp for schedule(static, 1)
     for (int64_t item = 0; item < n_items; ++item) backward_item(d, io, item, my_dk, my_dv);
     // Implicit barrier above: every private buffer is complete.
-    if (use_private) sum_private_kv(private_kv.data(), nt, kv_size, dk, dv);
+    if (use_private) sum_private_kv(pkv, nt, kv_size, dk, dv);
   });
 }
 

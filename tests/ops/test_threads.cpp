@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <thread>
 
 #include "ops/attention.h"
 #include "ops/concat.h"
@@ -62,6 +63,32 @@ TEST(Threads, AttentionBackward) {
       {random_tensor(Shape{2, 300, 4, 16}, 1, 1.0, DType::F32), random_tensor(Shape{2, 300, 2, 16}, 2, 1.0, DType::F32),
        random_tensor(Shape{2, 300, 2, 16}, 3, 1.0, DType::F32)},
       [&](Graph& g, const std::vector<Var>& in) { return ops::attention(g, in[0], in[1], in[2], rows, 0.25); });
+}
+
+// Two backward passes at once on different threads (each with its own OpenMP team of 2): each must get
+// exactly the gradients it gets alone. A process-wide scratch buffer would be shared and race.
+TEST(Threads, ConcurrentAttentionBackwardsDoNotShareScratch) {
+  const auto ranges = ops::causal_ranges(300, 100);
+  std::vector<ops::KeyRange> rows;
+  for (int b = 0; b < 2; ++b) rows.insert(rows.end(), ranges.begin(), ranges.end());
+  auto inputs = [](uint64_t seed, int64_t T) {
+    return std::vector<Tensor>{random_tensor(Shape{2, T, 4, 16}, seed, 1.0, DType::F32),
+                               random_tensor(Shape{2, T, 2, 16}, seed + 1, 1.0, DType::F32),
+                               random_tensor(Shape{2, T, 2, 16}, seed + 2, 1.0, DType::F32)};
+  };
+  const auto fn = [&](Graph& g, const std::vector<Var>& in) { return ops::attention(g, in[0], in[1], in[2], rows, 0.25); };
+  // Different sizes, so a shared buffer would also be resized under the other pass.
+  const auto a_in = inputs(1, 300), b_in = inputs(7, 300);
+  const auto a_alone = grads_with(2, a_in, fn), b_alone = grads_with(2, b_in, fn);
+  for (int round = 0; round < 5; ++round) {
+    std::vector<double> a_got, b_got;
+    std::thread ta([&] { a_got = grads_with(2, a_in, fn); });
+    std::thread tb([&] { b_got = grads_with(2, b_in, fn); });
+    ta.join();
+    tb.join();
+    ASSERT_EQ(a_got, a_alone) << "round " << round;
+    ASSERT_EQ(b_got, b_alone) << "round " << round;
+  }
 }
 
 TEST(Threads, RMSNormAndEmbeddingBackward) {
