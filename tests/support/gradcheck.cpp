@@ -82,6 +82,23 @@ void gradcheck(const std::string& name, const std::vector<Tensor>& inputs, const
   }
 }
 
+std::vector<int64_t> sample_entries(const TensorView& grad, int64_t max, Rng& rng) {
+  const int64_t n = grad.numel();
+  std::vector<int64_t> out;
+  if (n <= max) {
+    for (int64_t j = 0; j < n; ++j) out.push_back(j);
+    return out;
+  }
+  std::vector<int64_t> touched;
+  for (int64_t j = 0; j < n; ++j)
+    if (grad.at(j) != 0) touched.push_back(j);
+  for (int64_t s = 0; s < max; ++s) {
+    const bool anywhere = touched.empty() || s == max - 1;
+    out.push_back(anywhere ? static_cast<int64_t>(rng.below(n)) : touched[rng.below(touched.size())]);
+  }
+  return out;
+}
+
 void gradcheck_params(const std::string& name, const nn::ParamRegistry& reg, const std::function<Var(Graph&)>& loss,
                       const GradCheckOptions& opt) {
   ASSERT_EQ(reg.dtype(), DType::F64) << name << ": gradcheck runs in double";
@@ -98,10 +115,9 @@ void gradcheck_params(const std::string& name, const nn::ParamRegistry& reg, con
   for (size_t i = 0; i < reg.params().size(); ++i) {
     const nn::ParamInfo& p = reg.params()[i];
     TensorView v = reg.value(static_cast<nn::ParamId>(i)), gr = reg.grad(static_cast<nn::ParamId>(i));
-    const int64_t n = v.numel(), samples = std::min<int64_t>(n, opt.max_elements);
     int failures = 0;
-    for (int64_t s = 0; s < samples && failures < 3; ++s) {
-      const int64_t j = samples == n ? s : static_cast<int64_t>(rng.below(n));
+    for (const int64_t j : sample_entries(gr, opt.max_elements, rng)) {
+      if (failures >= 3) break;
       double* x = v.data<double>() + j;
       const double saved = *x;
       *x = saved + opt.h;

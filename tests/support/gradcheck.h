@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/graph.h"
+#include "core/rng.h"
 #include "nn/params.h"
 
 namespace blt::test {
@@ -17,7 +18,7 @@ struct GradCheckOptions {
   double h = 1e-5;            // finite-difference step (≈ cbrt of double epsilon)
   double rtol = 1e-6;         // |a − n| <= atol + rtol·max(|a|,|n|)
   double atol = 1e-8;
-  int64_t max_elements = 64;  // per input; sampled evenly when larger
+  int64_t max_elements = 64;  // per input; sampled when larger (see sample_entries)
   uint64_t seed = 1;
 };
 
@@ -35,6 +36,11 @@ void gradcheck(const std::string& name, const std::vector<Tensor>& inputs, const
 // scalar loss from the registry's current values (called once with a recording graph, then without).
 void gradcheck_params(const std::string& name, const nn::ParamRegistry& reg, const std::function<Var(Graph&)>& loss,
                       const GradCheckOptions& opt = {});
+
+// Which entries of a parameter to check, given its analytic gradient: all when there are at most `max`;
+// else `max` of them, all but one among the entries with a non-zero gradient (for an embedding or hash
+// table, the rows some id touches, where a uniform sample would mostly compare 0 with 0) and one anywhere.
+std::vector<int64_t> sample_entries(const TensorView& grad, int64_t max, Rng& rng);
 
 // Max |a − b| over all elements (shapes must match).
 double max_abs_diff(const TensorView& a, const TensorView& b);
