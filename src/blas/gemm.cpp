@@ -1,16 +1,38 @@
-// CBLAS wrapper and naive reference GEMM.
+// CBLAS wrapper and naive reference GEMM. The wrapper checks that every int64
+// dimension fits CBLAS's int before narrowing (ShapeError otherwise).
 #include "blas/gemm.h"
 
 #include <cblas.h>
 #include <omp.h>
 
+#include <limits>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "core/error.h"
+
 namespace blt::blas {
+
+namespace {
+
+// CBLAS takes int: every dimension and leading dimension must be in [0, INT_MAX],
+// or the narrowing would silently wrap (a 2^32 + 1 row GEMM would run on one row).
+void check_int_dims(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc) {
+  const std::pair<const char*, int64_t> dims[] = {{"M", M}, {"N", N}, {"K", K}, {"lda", lda}, {"ldb", ldb}, {"ldc", ldc}};
+  for (const auto& [what, v] : dims)
+    if (v < 0 || v > std::numeric_limits<int>::max())
+      throw ShapeError("[gemm] M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) +
+                       " lda=" + std::to_string(lda) + " ldb=" + std::to_string(ldb) + " ldc=" + std::to_string(ldc) +
+                       ": " + what + " is outside the int range of CBLAS");
+}
+
+}  // namespace
 
 template <>
 void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                  const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  check_int_dims(M, N, K, lda, ldb, ldc);
   if (M == 0 || N == 0) return;
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
               alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
@@ -19,6 +41,7 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
 template <>
 void gemm<double>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,
                   const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
+  check_int_dims(M, N, K, lda, ldb, ldc);
   if (M == 0 || N == 0) return;
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
               alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);

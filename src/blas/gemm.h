@@ -8,6 +8,7 @@
 namespace blt::blas {
 
 // A is (M,K) or, transposed, stored (K,M); B is (K,N) or stored (N,K); C is (M,N).
+// ShapeError if any of M, N, K, lda, ldb, ldc is negative or above INT_MAX (CBLAS takes int).
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc);

@@ -2,20 +2,41 @@
 #include "core/arena.h"
 
 #include <algorithm>
+#include <string>
 
 namespace blt {
 
 Arena::Arena(size_t initial_bytes) { add_chunk(initial_bytes); }
 
+namespace {
+
+[[noreturn]] void too_large(size_t bytes) {
+  throw Error("[arena] cannot allocate " + std::to_string(bytes) + " bytes: more than the maximum of " +
+              std::to_string(Arena::kMaxBytes));
+}
+
+}  // namespace
+
+size_t Arena::nbytes_of(const Shape& shape, DType dtype) {
+  size_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(shape.numel()), dtype_size(dtype), &bytes))
+    throw Error("[arena] " + shape.str() + " " + std::string(dtype_name(dtype)) + ": the byte count overflows");
+  return bytes;
+}
+
+// Every size here is at most kMaxBytes (< SIZE_MAX / 2), so doubling and the
+// rounding in Storage cannot wrap.
 void Arena::add_chunk(size_t min_bytes) {
+  if (min_bytes > kMaxBytes) too_large(min_bytes);
   size_t last = chunks_.empty() ? 0 : chunks_.back().storage->bytes();
-  size_t bytes = std::max(min_bytes, last * 2);
+  size_t bytes = std::max(min_bytes, std::min(last * 2, kMaxBytes));
   chunks_.push_back(Chunk{std::make_unique<Storage>(bytes), 0});
   ++heap_allocations_;
 }
 
 void* Arena::alloc(size_t bytes) {
-  size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+  if (bytes > kMaxBytes) too_large(bytes);
+  size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;  // <= kMaxBytes: it is a multiple of kAlign
   while (true) {
     Chunk& c = chunks_[current_];
     if (c.used + rounded <= c.storage->bytes()) {
@@ -34,9 +55,9 @@ void Arena::reset() {
   if (chunks_.size() > 1) {
     // Merge: one block as large as the peak seen, so the next step fits in it.
     size_t total = 0;
-    for (const Chunk& c : chunks_) total += c.storage->bytes();
+    for (const Chunk& c : chunks_) total += c.storage->bytes();  // all of it was allocated: no wrap
     chunks_.clear();
-    add_chunk(std::max(total, peak_));
+    add_chunk(std::min(std::max(total, peak_), kMaxBytes));
   }
   for (Chunk& c : chunks_) c.used = 0;
   current_ = 0;

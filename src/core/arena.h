@@ -2,8 +2,11 @@
 // buffers. A step allocates from it and reset() rewinds it; after the first
 // step has shown the peak, reset() merges the chunks into one block of that
 // size, so later steps of the same shape allocate nothing from the heap.
+// Sizes are checked before any arithmetic: a request that would wrap throws.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -15,10 +18,16 @@ class Arena {
  public:
   explicit Arena(size_t initial_bytes = size_t{1} << 20);
 
-  // Uninitialised, 64-byte aligned.
+  // The largest request alloc() accepts: PTRDIFF_MAX rounded down to kAlign, so
+  // no rounding or chunk-size arithmetic on an accepted size can wrap.
+  static constexpr size_t kMaxBytes = static_cast<size_t>(PTRDIFF_MAX) / kAlign * kAlign;
+
+  // Uninitialised, 64-byte aligned. blt::Error for more than kMaxBytes (never a
+  // wrapped, too-small block); std::bad_alloc if the heap refuses.
   void* alloc(size_t bytes);
+  // As alloc(); the byte count numel·dtype_size is overflow-checked.
   TensorView empty(Shape shape, DType dtype) {
-    return TensorView(alloc(static_cast<size_t>(shape.numel()) * dtype_size(dtype)), shape, dtype);
+    return TensorView(alloc(nbytes_of(shape, dtype)), shape, dtype);
   }
   TensorView zeros(Shape shape, DType dtype) {
     TensorView v = empty(shape, dtype);
@@ -44,6 +53,7 @@ class Arena {
   size_t heap_allocations_ = 0;
 
   void add_chunk(size_t min_bytes);
+  static size_t nbytes_of(const Shape& shape, DType dtype);
 };
 
 }  // namespace blt

@@ -1,4 +1,7 @@
 // Shape: up to 4 dimensions, outermost first (PyTorch order), row-major.
+// numel() is overflow-checked: a shape whose non-zero dimensions multiply past
+// INT64_MAX is a ShapeError even when a zero dimension makes it empty, so no
+// stride or byte count derived from it can wrap.
 #pragma once
 
 #include <array>
@@ -27,8 +30,14 @@ class Shape {
   int64_t operator[](int i) const { return dims_[i < 0 ? rank_ + i : i]; }
   int64_t numel() const {
     int64_t n = 1;
-    for (int i = 0; i < rank_; ++i) n *= dims_[i];
-    return n;
+    bool empty = false;
+    for (int i = 0; i < rank_; ++i) {
+      if (dims_[i] == 0)
+        empty = true;
+      else if (__builtin_mul_overflow(n, dims_[i], &n))
+        numel_overflow();
+    }
+    return empty ? 0 : n;
   }
   // Product of all dimensions but the last: the number of rows of a (.., D) tensor.
   int64_t rows() const { return rank_ == 0 ? 1 : numel() / (dims_[rank_ - 1] == 0 ? 1 : dims_[rank_ - 1]); }
@@ -64,6 +73,10 @@ class Shape {
   }
 
  private:
+  [[noreturn]] void numel_overflow() const {
+    throw ShapeError("[shape] " + str() + ": the element count overflows int64");
+  }
+
   std::array<int64_t, kMaxRank> dims_{};
   int rank_ = 0;
 };

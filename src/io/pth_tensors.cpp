@@ -6,12 +6,12 @@
 #include "io/pth_tensors.h"
 
 #include <bit>
-#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
 
 #include "core/error.h"
+#include "io/safetensors.h"
 
 namespace blt::io::pickle {
 
@@ -89,19 +89,12 @@ float bf16_to_float(uint16_t h) {
   return std::bit_cast<float>(uint32_t{h} << 16);
 }
 
-// double -> float with IEEE round-to-nearest, including overflow to +-inf (a plain cast is UB out of range).
-float narrow(double v) {
-  if (!(std::fabs(v) > FLT_MAX)) return static_cast<float>(v);  // in range, or nan
-  const double limit =
-      static_cast<double>(FLT_MAX) + std::ldexp(1.0, 103);  // FLT_MAX + half an ulp: ties to inf
-  if (std::fabs(v) < limit) return v > 0 ? FLT_MAX : -FLT_MAX;
-  return v > 0 ? INFINITY : -INFINITY;
-}
-
+// double -> T; to float with IEEE round-to-nearest and overflow to +-inf (f64_to_f32, shared with
+// safetensors: a plain cast is UB out of range).
 template <class T>
 T convert(double v) {
   if constexpr (std::is_same_v<T, float>)
-    return narrow(v);
+    return f64_to_f32(v);
   else
     return v;
 }
@@ -152,11 +145,17 @@ int64_t checked_numel(const std::string& where, const Value& t) {
   if (t.stride.size() != t.size.size())
     throw FormatError(where + ": size " + dims_str(t.size) + " and stride " + dims_str(t.stride) +
                       " differ in rank");
+  // The non-zero dimensions must multiply within int64 even when a zero one makes the tensor empty
+  // (Shape::numel checks the same).
   int64_t numel = 1;
-  for (int64_t d : t.size)
-    if (d < 0 || __builtin_mul_overflow(numel, d, &numel))
+  bool empty = false;
+  for (int64_t d : t.size) {
+    if (d == 0)
+      empty = true;
+    else if (d < 0 || __builtin_mul_overflow(numel, d, &numel))
       throw FormatError(where + " has an invalid shape " + dims_str(t.size));
-  return numel;
+  }
+  return empty ? 0 : numel;
 }
 
 // Row-major contiguous, and elements [offset, offset + numel) within the storage.

@@ -33,6 +33,8 @@ class TorchUnpickler final : public PickleMachine {
 };
 
 // Checks a recorded tensor `t` (named `name` in messages) against its storage and copies it out as `to`.
+// Float64 storages read as F32 round to nearest; values beyond float range become +-inf, as torch's
+// .float() does (io::f64_to_f32), never a FormatError.
 // `crc_checked` holds the storage entries already verified (storages are shared between tensors).
 Tensor read_tensor(const ZipReader& zip, const std::string& name, const Value& t, DType to,
                    std::unordered_set<const ZipEntry*>& crc_checked);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -107,23 +108,28 @@ SafetensorsInfo parse_entry(const std::string& path, const std::string& name, co
   const size_t elem = safetensors_dtype_size(info.dtype);
   if (elem == 0) bad_tensor(path, name, "unknown dtype '" + info.dtype + "'");
 
-  uint64_t numel = 1;
-  bool overflow = false;
+  // The product of the non-zero dimensions must fit in int64 (and, times the
+  // element size, in uint64) even when a zero dimension makes the tensor empty:
+  // Shape::numel and every stride are computed from the same dimensions, so
+  // [2^62, 2^62, 0] is as invalid as [2^62, 2^62].
+  int64_t nonzero = 1;
+  bool overflow = false, empty = false;
   for (const json& d : shape) {
     const uint64_t dim = unsigned_field(path, name, "shape dimension", d);
     if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
       bad_tensor(path, name, "shape dimension " + d.dump() + " is too large");
     info.shape.push_back(static_cast<int64_t>(dim));
-    overflow = overflow || __builtin_mul_overflow(numel, dim, &numel);
+    if (dim == 0)
+      empty = true;
+    else
+      overflow = overflow || __builtin_mul_overflow(nonzero, static_cast<int64_t>(dim), &nonzero);
   }
   uint64_t nbytes = 0;
-  overflow = overflow || __builtin_mul_overflow(numel, uint64_t{elem}, &nbytes);
-  // A zero dimension makes the tensor empty whatever the others are.
-  if (std::find(info.shape.begin(), info.shape.end(), int64_t{0}) != info.shape.end()) {
-    overflow = false;
-    nbytes = 0;
-  }
-  if (overflow) bad_tensor(path, name, "shape " + shape_str(info.shape) + " is too large");
+  overflow = overflow || __builtin_mul_overflow(static_cast<uint64_t>(nonzero), uint64_t{elem}, &nbytes);
+  if (overflow)
+    bad_tensor(path, name,
+               "shape " + shape_str(info.shape) + " is too large: its element count overflows 64 bits");
+  if (empty) nbytes = 0;
 
   const uint64_t begin = unsigned_field(path, name, "data_offsets begin", offsets[0]);
   const uint64_t end = unsigned_field(path, name, "data_offsets end", offsets[1]);
@@ -156,7 +162,7 @@ void convert_floats(const std::string& dtype, const std::byte* src, size_t n, T*
     if constexpr (std::is_same_v<T, double>)
       std::memcpy(dst, src, n * sizeof(double));
     else
-      for (size_t i = 0; i < n; ++i) dst[i] = static_cast<T>(load<double>(src + 8 * i));
+      for (size_t i = 0; i < n; ++i) dst[i] = f64_to_f32(load<double>(src + 8 * i));
   } else if (dtype == "BF16") {
     for (size_t i = 0; i < n; ++i) dst[i] = static_cast<T>(bf16_to_f32(load<uint16_t>(src + 2 * i)));
   } else {
@@ -195,6 +201,16 @@ float f16_to_f32(uint16_t bits) {
   // Zero or subnormal: man * 2^-24, exact in f32.
   const float v = static_cast<float>(man) * 0x1p-24f;
   return sign ? -v : v;
+}
+
+float f64_to_f32(double v) {
+  constexpr double kMax = std::numeric_limits<float>::max();
+  if (!(std::fabs(v) > kMax)) return static_cast<float>(v);  // in range (exact or rounded), or NaN
+  // FLT_MAX plus half its ulp (2^104): from there on round-to-nearest-even gives inf.
+  constexpr double kLimit = kMax + 0x1p103;
+  const float big =
+      std::fabs(v) < kLimit ? std::numeric_limits<float>::max() : std::numeric_limits<float>::infinity();
+  return v > 0 ? big : -big;
 }
 
 SafetensorsFile SafetensorsFile::open(const std::string& path) {

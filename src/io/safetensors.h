@@ -4,7 +4,9 @@
 // to its start). open() mmaps the file and validates the whole header before any
 // read, so a malformed file is a FormatError naming the file (and tensor), never
 // a crash. Reads copy into fresh 64-byte-aligned Tensors, converting F32/F64/
-// BF16/F16 to F32 or F64; the writer stores F32/F64 as is, atomically.
+// BF16/F16 to F32 or F64 (F64 -> F32 rounds to nearest and, as torch does,
+// turns values beyond float range into +-inf); the writer stores F32/F64 as is,
+// atomically.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +38,10 @@ size_t safetensors_dtype_size(const std::string& dtype);
 // Half-precision bit patterns to float (exact: every BF16/F16 value is a float).
 float bf16_to_f32(uint16_t bits);
 float f16_to_f32(uint16_t bits);  // subnormals, +-inf and NaN (payload kept) included
+// double to float, defined for every input (a plain cast is undefined beyond float
+// range): round to nearest even; |v| rounding past FLT_MAX becomes +-inf, as in
+// torch's .float(); NaN stays NaN. Used by the safetensors and .pth readers.
+float f64_to_f32(double v);
 
 class SafetensorsFile {
  public:

@@ -61,7 +61,8 @@ LMTransformerArgs parse_lm_args(const nlohmann::json& obj, const std::string& wh
   if (a.weight_tying) throw ConfigError(where + ": field 'weight_tying': tied weights are not supported");
   if (a.attn_bias_type == AttnBias::LocalBlockCausal && !a.sliding_window)
     throw ConfigError(where + ": field 'sliding_window' is required with attn_bias_type local_block_causal");
-  if (a.sliding_window && *a.sliding_window <= 0) throw ConfigError(where + ": field 'sliding_window' must be positive");
+  if (a.sliding_window && (*a.sliding_window <= 0 || *a.sliding_window > nn::kMaxSeqlen))
+    throw ConfigError(where + ": field 'sliding_window' must be in [1, " + std::to_string(nn::kMaxSeqlen) + "]");
   return a;
 }
 

@@ -1,6 +1,8 @@
 // Parsing, derived sizes and validation of ByteLatentTransformerArgs.
 #include "model/blt_args.h"
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "io/json_fields.h"
@@ -59,14 +61,16 @@ void BltArgs::validate(const std::string& where) const {
     throw ConfigError(where + ": field '" + field + "' " + why);
   };
   if (vocab_size != 260) fail("vocab_size", "must be 260 (256 bytes + 4 special ids)");
-  encoder_args().validate(where + " (local encoder)");
-  decoder_args().validate(where + " (local decoder)");
-  global_args().validate(where + " (global transformer)");
+  check_limits(where);  // also validates the three stacks
   if (!use_local_encoder_transformer) fail("use_local_encoder_transformer", "must be true (the local encoder is a transformer)");
   if (dim_local_decoder != dim_local_encoder)
     fail("dim_local_decoder", "must equal dim_local_encoder: the decoder starts from the encoder's byte states");
   if (patching_mode.empty())
     fail("patching_mode", "\"\" (static patches behind BOE padding) is not supported; use static, entropy, space, bpe or byte");
+  if (patching_mode != "entropy" && patching_mode != "bpe" && patching_mode != "space" && patching_mode != "static" &&
+      patching_mode != "byte")
+    fail("patching_mode", "unknown value '" + patching_mode + "' (expected entropy, bpe, space, static or byte)");
+  if (!(patch_size > 0) || !std::isfinite(patch_size)) fail("patch_size", "must be positive and finite");
   if (local_attention_window_len < 1) fail("local_attention_window_len", "must be positive");
   if (max_encoder_seq_length < 1) fail("max_encoder_seq_length", "must be positive");
   if (attn_bias_type != "causal" && attn_bias_type != "block_causal")
@@ -101,6 +105,68 @@ void BltArgs::validate(const std::string& where) const {
   if (max_patch_length && *max_patch_length < 1) fail("max_patch_length", "must be positive");
 }
 
+void BltArgs::check_limits(const std::string& where) const {
+  auto fail = [&](const std::string& field, const std::string& why) {
+    throw ConfigError(where + ": field '" + field + "' " + why);
+  };
+  auto bound = [&](const char* field, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi)
+      fail(field, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(v));
+  };
+  using nn::kMaxDim, nn::kMaxLayers, nn::kMaxSeqlen;
+  for (auto [name, v] : {std::pair{"dim_global", dim_global}, std::pair{"dim_local_encoder", dim_local_encoder},
+                         std::pair{"dim_local_decoder", dim_local_decoder}, std::pair{"n_heads_global", n_heads_global},
+                         std::pair{"n_heads_local_encoder", n_heads_local_encoder},
+                         std::pair{"n_heads_local_decoder", n_heads_local_decoder},
+                         std::pair{"multiple_of", multiple_of}})
+    bound(name, v, 1, kMaxDim);
+  for (auto [name, v] : {std::pair{"n_layers_global", n_layers_global},
+                         std::pair{"n_layers_local_encoder", n_layers_local_encoder},
+                         std::pair{"n_layers_local_decoder", n_layers_local_decoder}})
+    bound(name, v, 0, kMaxLayers);
+  for (auto [name, v] : {std::pair{"n_kv_heads_global", n_kv_heads_global}, std::pair{"n_kv_heads", n_kv_heads},
+                         std::pair{"head_dim", head_dim}, std::pair{"dim_token", dim_token},
+                         std::pair{"cross_attn_nheads", cross_attn_nheads}})
+    if (v) bound(name, *v, 1, kMaxDim);
+  for (auto [name, v] : {std::pair{"max_seqlen", max_seqlen}, std::pair{"max_encoder_seq_length", max_encoder_seq_length},
+                         std::pair{"local_attention_window_len", local_attention_window_len}})
+    bound(name, v, 1, kMaxSeqlen);
+  for (auto [name, v] : {std::pair{"cross_attn_window_encoder", cross_attn_window_encoder},
+                         std::pair{"cross_attn_window_decoder", cross_attn_window_decoder},
+                         std::pair{"max_patch_length", max_patch_length}})
+    if (v) bound(name, *v, 1, kMaxSeqlen);
+  if (cross_attn_k) bound("cross_attn_k", *cross_attn_k, 1, kMaxCrossAttnK);
+  if (!(ffn_dim_multiplier > 0 && ffn_dim_multiplier <= nn::kMaxFfnDimMultiplier))
+    fail("ffn_dim_multiplier", "must be in (0, 64], got " + std::to_string(ffn_dim_multiplier));
+  bound("encoder_hash_byte_group_vocab", encoder_hash_byte_group_vocab, 1, kMaxHashVocab);
+  if (encoder_hash_byte_group_size.size() > static_cast<size_t>(kMaxHashGroups))
+    fail("encoder_hash_byte_group_size", "has more than " + std::to_string(kMaxHashGroups) + " entries");
+  for (int64_t g : encoder_hash_byte_group_size) bound("encoder_hash_byte_group_size", g, 1, kMaxHashGroupSize);
+
+  // Every field is bounded now, so these products cannot overflow a double's integer range.
+  auto tensor = [&](const char* field, double elements) {
+    if (elements > nn::kMaxTensorElements)
+      fail(field, "makes a weight tensor of " + std::to_string(elements) + " elements (limit 2^34)");
+  };
+  const double d_enc = static_cast<double>(encoder_dim_token_emb()), d_glob = static_cast<double>(dim_global),
+               d_dec = static_cast<double>(dim_local_decoder), kk = static_cast<double>(k()),
+               vocab = static_cast<double>(encoder_hash_byte_group_vocab);
+  tensor("encoder_hash_byte_group_vocab", vocab * d_enc);
+  const double patch_in = d_enc * std::max<double>(kk, 3);  // pooled modes (<= 3) or k cross-attention slots
+  tensor("cross_attn_k", patch_in * d_glob);
+  tensor("cross_attn_k", d_glob * d_dec * kk);
+  double total = static_cast<double>(n_hash_tables()) * vocab * d_enc + patch_in * d_glob + d_glob * d_dec * kk +
+                 2 * 260.0 * (d_enc + d_dec);
+  if (total > nn::kMaxTotalParams) fail("encoder_hash_byte_group_vocab", "makes more than 2^36 parameters");
+  // The stacks' own fields (heads, FFN width, per-tensor sizes), then their parameters.
+  encoder_args().validate(where + " (local encoder)");
+  decoder_args().validate(where + " (local decoder)");
+  global_args().validate(where + " (global transformer)");
+  for (const nn::TransformerArgs& t : {encoder_args(), decoder_args(), global_args()}) total += t.n_params();
+  if (total > nn::kMaxTotalParams)
+    fail("n_layers_global", "the model would have " + std::to_string(total) + " parameters (limit 2^36)");
+}
+
 namespace {
 
 // The sizes and numerics of the three transformers (dims, layers, heads, RoPE, init, sequence lengths).
@@ -108,16 +174,16 @@ void read_transformer_fields(io::JsonFields& f, BltArgs& a) {
   f.optional("seed", a.seed);
   f.optional("vocab_size", a.vocab_size);
   f.optional("eos_id", a.eos_id);
-  f.optional("dim_global", a.dim_global);
-  f.optional("n_layers_global", a.n_layers_global);
-  f.optional("n_heads_global", a.n_heads_global);
+  f.required("dim_global", a.dim_global);
+  f.required("n_layers_global", a.n_layers_global);
+  f.required("n_heads_global", a.n_heads_global);
   f.optional("n_kv_heads_global", a.n_kv_heads_global);
-  f.optional("dim_local_encoder", a.dim_local_encoder);
-  f.optional("n_layers_local_encoder", a.n_layers_local_encoder);
-  f.optional("n_heads_local_encoder", a.n_heads_local_encoder);
-  f.optional("dim_local_decoder", a.dim_local_decoder);
-  f.optional("n_layers_local_decoder", a.n_layers_local_decoder);
-  f.optional("n_heads_local_decoder", a.n_heads_local_decoder);
+  f.required("dim_local_encoder", a.dim_local_encoder);
+  f.required("n_layers_local_encoder", a.n_layers_local_encoder);
+  f.required("n_heads_local_encoder", a.n_heads_local_encoder);
+  f.required("dim_local_decoder", a.dim_local_decoder);
+  f.required("n_layers_local_decoder", a.n_layers_local_decoder);
+  f.required("n_heads_local_decoder", a.n_heads_local_decoder);
   f.optional("n_kv_heads", a.n_kv_heads);
   f.optional("head_dim", a.head_dim);
   f.optional("dim_token", a.dim_token);

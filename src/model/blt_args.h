@@ -2,7 +2,10 @@
 // names (config.json = {"args": {...}}), the sizes derived from it as the
 // reference derives them (get_encoder_dim_token_emb & co.), and validation
 // that rejects, naming the field, every combination this implementation
-// does not support or that the reference itself cannot run.
+// does not support or that the reference itself cannot run. The sizes of the
+// three stacks are required fields; every size is bounded (nn::TransformerArgs'
+// limits, plus cross_attn_k <= 4096, hash vocab <= 2^30, <= 64 hash groups of
+// n-grams up to 1024 bytes, one tensor <= 2^34 and the model <= 2^36 elements).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,11 +18,16 @@
 
 namespace blt::model {
 
+inline constexpr int64_t kMaxCrossAttnK = 4096;
+inline constexpr int64_t kMaxHashVocab = int64_t{1} << 30;
+inline constexpr int64_t kMaxHashGroups = 64;
+inline constexpr int64_t kMaxHashGroupSize = 1024;
+
 struct BltArgs {
   int64_t seed = 42;
   int64_t vocab_size = 260;                    // 256 bytes + 4 special ids
   int32_t eos_id = 2;
-  // Sizes of the three transformers.
+  // Sizes of the three transformers: dim_*, n_layers_* and n_heads_* are required in config.json.
   int64_t dim_global = 512, n_layers_global = 8, n_heads_global = 8;
   std::optional<int64_t> n_kv_heads_global;
   int64_t dim_local_encoder = 512, n_layers_local_encoder = 8, n_heads_local_encoder = 8;
@@ -78,6 +86,8 @@ struct BltArgs {
 
   // Throws ConfigError naming the field.
   void validate(const std::string& where) const;
+  // The upper bounds on sizes (part of validate()); ConfigError naming the field.
+  void check_limits(const std::string& where) const;
 };
 
 // Reads the "args" object of config.json; reference fields that do not affect the computation are

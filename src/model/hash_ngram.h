@@ -15,7 +15,7 @@ namespace blt::model {
 inline constexpr uint64_t kHashPrimes[] = {1000000007, 5915587277, 1500450271, 3267000013, 5754853343, 4093082899,
                                            9576890767, 3628273133, 2860486313, 5463458053, 3367900313};
 
-// tokens (B,T) -> out (B,T) ids in [0, max_hash)
+// tokens (B,T) -> out (B,T) ids in [0, max_hash); ConfigError unless 1 <= max_hash <= INT32_MAX.
 void hash_ngram_ids(std::span<const int32_t> tokens, int64_t B, int64_t T, int64_t group_size, int64_t func,
                     int64_t max_hash, std::span<int32_t> out);
 

@@ -3,15 +3,30 @@
 
 namespace blt::nn {
 
+namespace {
+
+[[noreturn]] void too_many(const std::string& name, const Shape& shape) {
+  throw ShapeError("[params] '" + name + "' " + shape.str() + ": the total parameter count overflows int64");
+}
+
+}  // namespace
+
 ParamId ParamRegistry::declare(const std::string& name, Shape shape, Init init) {
   if (values_.defined()) throw InternalError("param '" + name + "' declared after allocate()");
   if (index_.count(name)) throw InternalError("param '" + name + "' declared twice");
-  // Each tensor starts on a 64-byte boundary.
+  // Each tensor starts on a 64-byte boundary. Offsets and the total are checked before they are
+  // stored, so a huge declaration throws instead of wrapping the layout.
   const int64_t align = static_cast<int64_t>(kAlign / dtype_size(dtype_));
-  const int64_t offset = (numel_ + align - 1) / align * align;
+  const int64_t numel = shape.numel();  // itself overflow-checked
+  int64_t padded = 0, end = 0;
+  if (__builtin_add_overflow(numel_, align - 1, &padded)) too_many(name, shape);
+  const int64_t offset = padded / align * align;
+  if (__builtin_add_overflow(offset, numel, &end)) too_many(name, shape);
+  int64_t bytes = 0;  // the arena's size in bytes must fit too
+  if (__builtin_mul_overflow(end, static_cast<int64_t>(dtype_size(dtype_)), &bytes)) too_many(name, shape);
   params_.push_back(ParamInfo{name, shape, offset, init});
   index_[name] = static_cast<ParamId>(params_.size() - 1);
-  numel_ = offset + shape.numel();
+  numel_ = end;
   return static_cast<ParamId>(params_.size() - 1);
 }
 

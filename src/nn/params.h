@@ -44,7 +44,8 @@ class ParamRegistry {
   ParamRegistry(const ParamRegistry&) = delete;
   ParamRegistry& operator=(const ParamRegistry&) = delete;
 
-  // Declares a parameter; names must be unique. Only before allocate().
+  // Declares a parameter; names must be unique. Only before allocate(). ShapeError naming the
+  // parameter if the total element count (or its size in bytes) would overflow int64.
   ParamId declare(const std::string& name, Shape shape, Init init);
   // Lays out values (and gradients when trainable), zero-filled.
   void allocate();

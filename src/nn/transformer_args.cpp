@@ -24,21 +24,50 @@ double TransformerArgs::init_factor(int64_t depth) const {
   return 1.0;
 }
 
+double TransformerArgs::n_params() const {
+  const double d = static_cast<double>(dim), q = static_cast<double>(heads()) * static_cast<double>(head_size()),
+               kv = static_cast<double>(kv_heads()) * static_cast<double>(head_size()),
+               f = static_cast<double>(ffn_hidden());
+  return static_cast<double>(n_layers) * (d * q * 2 + d * kv * 2 + 3 * d * f + 2 * d) + d;
+}
+
 void TransformerArgs::validate(const std::string& where) const {
   auto fail = [&](const std::string& field, const std::string& why) {
     throw ConfigError(where + ": field '" + field + "' " + why);
   };
-  if (dim <= 0) fail("dim", "must be positive");
-  if (n_layers < 0) fail("n_layers", "must not be negative");
+  auto bound = [&](const char* field, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi)
+      fail(field, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(v));
+  };
+  bound("dim", dim, 1, kMaxDim);
+  bound("n_layers", n_layers, 0, kMaxLayers);
   if (!n_heads && !head_dim) fail("n_heads", "or head_dim must be set");
-  if (heads() <= 0) fail("n_heads", "must be positive");
+  // head_dim first: heads() divides by it when n_heads is unset.
+  if (head_dim) bound("head_dim", *head_dim, 1, kMaxDim);
+  if (n_heads) bound("n_heads", *n_heads, 1, kMaxDim);
+  if (n_kv_heads) bound("n_kv_heads", *n_kv_heads, 1, kMaxDim);
+  if (heads() <= 0)
+    fail(n_heads ? "n_heads" : "head_dim", n_heads ? "must be positive" : "must not exceed dim (" + std::to_string(dim) + ")");
   if (dim % heads() != 0) fail("n_heads", "must divide dim (" + std::to_string(dim) + ")");
   if (kv_heads() <= 0 || heads() % kv_heads() != 0) fail("n_kv_heads", "must divide n_heads");
   if (head_size() % 2 != 0) fail("head_dim", "must be even for RoPE");
-  if (multiple_of <= 0) fail("multiple_of", "must be positive");
-  if (!(norm_eps > 0)) fail("norm_eps", "must be positive");
-  if (!(rope_theta > 0)) fail("rope_theta", "must be positive");
-  if (max_seqlen <= 0) fail("max_seqlen", "must be positive");
+  bound("multiple_of", multiple_of, 1, kMaxDim);
+  if (ffn_dim_multiplier && !(*ffn_dim_multiplier > 0 && *ffn_dim_multiplier <= kMaxFfnDimMultiplier))
+    fail("ffn_dim_multiplier", "must be in (0, " + std::to_string(kMaxFfnDimMultiplier) + "], got " +
+                                   std::to_string(*ffn_dim_multiplier));
+  if (!(norm_eps > 0) || !std::isfinite(norm_eps)) fail("norm_eps", "must be positive and finite");
+  if (!(rope_theta > 0) || !std::isfinite(rope_theta)) fail("rope_theta", "must be positive and finite");
+  bound("max_seqlen", max_seqlen, 1, kMaxSeqlen);
+  // With every field bounded above, these products fit in int64 and ffn_hidden() cannot overflow.
+  const double d = static_cast<double>(dim);
+  auto tensor = [&](const char* field, double elements) {
+    if (elements > kMaxTensorElements)
+      fail(field, "makes a weight tensor of " + std::to_string(elements) + " elements (limit 2^34)");
+  };
+  tensor(n_heads ? "n_heads" : "head_dim", d * static_cast<double>(heads()) * static_cast<double>(head_size()));
+  tensor("ffn_dim_multiplier", d * static_cast<double>(ffn_hidden()));
+  if (n_params() > kMaxTotalParams)
+    fail("n_layers", "makes " + std::to_string(n_params()) + " parameters (limit 2^36)");
 }
 
 InitStdFactor parse_init_std_factor(const std::string& s) {

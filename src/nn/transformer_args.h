@@ -1,5 +1,9 @@
 // The reference's BaseTransformerArgs: the shape of a stack of transformer
 // blocks, and the derived sizes (head_dim, FFN hidden width, init std factor).
+// validate() also bounds the sizes, before anything is allocated, so a tiny
+// hostile config cannot exhaust memory or overflow int64: each field at most
+// the k* limits below, any one weight tensor at most 2^34 elements and the
+// whole stack at most 2^36 parameters; ffn_dim_multiplier in (0, 64].
 #pragma once
 
 #include <cstdint>
@@ -13,6 +17,14 @@ class JsonFields;
 namespace blt::nn {
 
 enum class InitStdFactor { Disabled, GlobalDepth, CurrentDepth, DimRatio };
+
+// Limits on configurations (generous for real models: Llama-3 405B has dim 16384, 126 layers).
+inline constexpr int64_t kMaxDim = int64_t{1} << 20;             // dim, head_dim, n_heads, multiple_of
+inline constexpr int64_t kMaxLayers = 4096;                       // n_layers
+inline constexpr int64_t kMaxSeqlen = int64_t{1} << 24;           // max_seqlen (RoPE table rows)
+inline constexpr double kMaxTensorElements = 17179869184.0;       // 2^34 elements in one weight tensor
+inline constexpr double kMaxTotalParams = 68719476736.0;          // 2^36 parameters in one model
+inline constexpr double kMaxFfnDimMultiplier = 64.0;
 
 struct TransformerArgs {
   int64_t dim = 512;                          // model width, e.g. 512
@@ -35,7 +47,9 @@ struct TransformerArgs {
   int64_t ffn_hidden() const;
   // Divisor of the output projections' init std for layer `depth` (0-based).
   double init_factor(int64_t depth) const;
-  // Throws ConfigError naming the field when the sizes do not fit together.
+  // Parameters of the stack (attention, FFN, norms), computed in double so it cannot overflow.
+  double n_params() const;
+  // Throws ConfigError naming the field when the sizes do not fit together or exceed the limits above.
   void validate(const std::string& where) const;
 };
 

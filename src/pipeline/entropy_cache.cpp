@@ -76,13 +76,16 @@ EntropyCache read_entropy_cache(const std::string& dir, const data::Corpus& corp
   if (key != want)
     throw FormatError(dir + ": stale entropy cache: it was made for other data or another entropy model (key " + key +
                       ", expected " + want + "); run `blt preprocess` again");
-  EntropyCache c{key, {}};
-  const std::string data = io::read_file((fs::path(dir) / "entropies.f32").string());
-  if (static_cast<int64_t>(data.size()) != values * 4)
-    throw FormatError(dir + "/entropies.f32: " + std::to_string(data.size()) + " bytes, expected " +
-                      std::to_string(values * 4));
-  c.values.resize(static_cast<size_t>(values));
-  std::memcpy(c.values.data(), data.data(), data.size());
+  // The file's size is compared with the count by division (values * 4 could wrap) before anything
+  // is allocated: a hostile "values" must neither pass the check nor size a vector.
+  if (values < 0) throw FormatError(meta_path + ": 'values' " + std::to_string(values) + " is negative");
+  const std::string data_path = (fs::path(dir) / "entropies.f32").string();
+  const io::MappedFile data(data_path);
+  if (data.size() % sizeof(float) != 0 || data.size() / sizeof(float) != static_cast<uint64_t>(values))
+    throw FormatError(data_path + ": " + std::to_string(data.size()) + " bytes, expected " + std::to_string(values) +
+                      " float32 values (" + meta_path + ")");
+  EntropyCache c{key, std::vector<float>(static_cast<size_t>(values))};
+  if (data.size()) std::memcpy(c.values.data(), data.data(), data.size());
   return c;
 }
 

@@ -71,10 +71,18 @@ bool Trainer::resume() {
   if (fs::exists(metrics)) {
     std::istringstream in(io::read_file(metrics.string()));
     std::string line, kept;
-    while (std::getline(in, line)) {
+    for (int64_t n = 1; std::getline(in, line); ++n) {
       if (line.empty()) continue;
+      // An unparsable line is the torn tail of an interrupted append: dropped. A parsed line whose
+      // "step" is not an exact int64 (1e30, 3.5, "x") is corruption: an error naming file and line.
       const auto j = nlohmann::json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j.value("step", int64_t{0}) <= state_.step) kept += line + "\n";
+      if (j.is_discarded()) continue;
+      int64_t step = 0;
+      if (j.is_object()) {
+        io::JsonFields f(j, metrics.string() + ":" + std::to_string(n));
+        f.optional("step", step);
+      }
+      if (step <= state_.step) kept += line + "\n";
     }
     io::write_file_atomic(metrics.string(), kept);
   }

@@ -1,9 +1,14 @@
-// Tensor/TensorView: alignment, reshape, slice, shape errors.
+// Tensor/TensorView: alignment, reshape, slice, shape errors; size arithmetic
+// that must throw rather than wrap (Shape::numel, Arena, ParamRegistry, gemm).
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 
+#include "blas/gemm.h"
+#include "core/arena.h"
 #include "core/tensor.h"
+#include "nn/params.h"
 
 namespace blt::test {
 namespace {
@@ -39,6 +44,88 @@ TEST(Shape, RankAndStrings) {
   EXPECT_EQ(s.appended(5), (Shape{2, 7, 64, 5}));
   EXPECT_THROW((Shape{1, 2, 3, 4}.appended(5)), ShapeError);
   EXPECT_THROW((Shape{1, -2}), ShapeError);
+}
+
+// ---------------------------------------------------------------- overflow-checked sizes
+
+constexpr int64_t kI64Max = std::numeric_limits<int64_t>::max();
+
+TEST(Shape, NumelOverflowThrowsEvenWithAZeroDimension) {
+  const int64_t big = int64_t{1} << 62;
+  EXPECT_THROW((Shape{big, big}).numel(), ShapeError);
+  // The zero does not excuse the others: (2^62, 2^62, 0) used to wrap before the zero was reached.
+  EXPECT_THROW((Shape{big, big, 0}).numel(), ShapeError);
+  EXPECT_THROW((Shape{0, big, big}).numel(), ShapeError);
+  EXPECT_EQ((Shape{big, 0}).numel(), 0);
+  EXPECT_EQ((Shape{kI64Max}).numel(), kI64Max);
+  EXPECT_EQ((Shape{3, 0, 5}).numel(), 0);
+  EXPECT_EQ((Shape{2, 3, 4, 5}).numel(), 120);
+  EXPECT_EQ(Shape{}.numel(), 1);
+}
+
+TEST(Arena, HugeRequestThrowsInsteadOfWrapping) {
+  Arena arena(1024);
+  // SIZE_MAX - 3 + 63 wraps to a 0-byte rounded request: a tiny block handed out for an enormous one.
+  EXPECT_THROW(arena.alloc(std::numeric_limits<size_t>::max() - 3), Error);
+  EXPECT_THROW(arena.alloc(std::numeric_limits<size_t>::max() - 100), Error);
+  EXPECT_THROW(arena.alloc(Arena::kMaxBytes + 1), Error);
+  EXPECT_THROW((void)Arena(std::numeric_limits<size_t>::max() - 3), Error);
+  // numel * 8 wraps size_t, or just fits and then wraps the rounding.
+  EXPECT_THROW(arena.empty(Shape{kI64Max}, DType::F64), Error);
+  EXPECT_THROW(arena.empty(Shape{kI64Max / 4}, DType::F64), Error);
+  // The arena still works afterwards.
+  void* p = arena.alloc(100);
+  EXPECT_NE(p, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % kAlign, 0u);
+  EXPECT_EQ(arena.empty(Shape{3, 5}, DType::F32).numel(), 15);
+}
+
+TEST(ParamRegistry, HugeDeclarationsThrowInsteadOfWrappingOffsets) {
+  {  // The total (and the next offset rounded up to 16 floats) would pass INT64_MAX.
+    nn::ParamRegistry r(DType::F32);
+    EXPECT_THROW(r.declare("a", Shape{kI64Max - 10}, nn::Init::zeros()), ShapeError);
+    EXPECT_TRUE(r.params().empty());
+  }
+  {  // Each fits, the sum does not: 2^60 + 2^60 floats are 2^63 bytes.
+    nn::ParamRegistry r(DType::F32);
+    r.declare("a", Shape{int64_t{1} << 60}, nn::Init::zeros());
+    try {
+      r.declare("b", Shape{int64_t{1} << 60}, nn::Init::zeros());
+      ADD_FAILURE() << "expected ShapeError";
+    } catch (const ShapeError& e) {
+      EXPECT_NE(std::string(e.what()).find("'b'"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(r.params().size(), 1u);
+    EXPECT_EQ(r.numel(), int64_t{1} << 60);
+  }
+  {  // The element count fits, the byte count (x8 for F64) does not.
+    nn::ParamRegistry r(DType::F64);
+    EXPECT_THROW(r.declare("a", Shape{int64_t{1} << 61}, nn::Init::zeros()), ShapeError);
+  }
+  // Small layouts are unchanged: 64-byte aligned offsets.
+  nn::ParamRegistry r(DType::F32);
+  r.declare("x", Shape{3}, nn::Init::zeros());
+  r.declare("y", Shape{2, 2}, nn::Init::zeros());
+  EXPECT_EQ(r.params()[1].offset, 16);
+  EXPECT_EQ(r.numel(), 20);
+}
+
+TEST(Gemm, DimensionsBeyondIntThrowInsteadOfNarrowing) {
+  float a[1] = {2}, b[1] = {3}, c[1] = {0};
+  const int64_t wraps_to_1 = (int64_t{1} << 32) + 1;  // (int) of it is 1: a 1x1 GEMM would run silently
+  EXPECT_THROW(blas::gemm<float>(false, false, wraps_to_1, 1, 1, 1.f, a, 1, b, 1, 0.f, c, 1), ShapeError);
+  EXPECT_THROW(blas::gemm<float>(false, false, 1, wraps_to_1, 1, 1.f, a, 1, b, 1, 0.f, c, 1), ShapeError);
+  EXPECT_THROW(blas::gemm<float>(false, false, 1, 1, wraps_to_1, 1.f, a, 1, b, 1, 0.f, c, 1), ShapeError);
+  EXPECT_THROW(blas::gemm<float>(false, false, 1, 1, 1, 1.f, a, wraps_to_1, b, 1, 0.f, c, 1), ShapeError);
+  EXPECT_THROW(blas::gemm<float>(false, false, 1, 1, 1, 1.f, a, 1, b, 1, 0.f, c, wraps_to_1), ShapeError);
+  double ad[1] = {2}, bd[1] = {3}, cd[1] = {0};
+  EXPECT_THROW(blas::gemm<double>(false, false, 1, 1, 1, 1., ad, 1, bd, wraps_to_1, 0., cd, 1), ShapeError);
+  EXPECT_THROW(blas::gemm<double>(false, false, -1, 1, 1, 1., ad, 1, bd, 1, 0., cd, 1), ShapeError);
+  EXPECT_EQ(c[0], 0.f);  // nothing ran
+  blas::gemm<float>(false, false, 1, 1, 1, 1.f, a, 1, b, 1, 0.f, c, 1);
+  EXPECT_EQ(c[0], 6.f);
+  blas::gemm<double>(false, false, 1, 1, 1, 1., ad, 1, bd, 1, 0., cd, 1);
+  EXPECT_EQ(cd[0], 6.);
 }
 
 }  // namespace

@@ -155,5 +155,54 @@ TEST(JsonFields, ReadJsonFileErrorsNamePath) {
   }
 }
 
+TEST(JsonFields, FloatsInIntegerFieldsAndArraysAreErrors) {
+  const json j = json::parse(
+      R"({"groups": [3.5, 4], "rng": [1, 2, 3.0, 4], "neg": [-1], "step": 1e30, "whole": 3.0, "ok": [3, 4]})");
+  JsonFields f(j, "state.json");
+  std::vector<int64_t> groups, ok;
+  std::vector<uint64_t> rng, neg;
+  int64_t step = 0, whole = 0;
+  expect_config_error([&] { f.required("groups", groups); }, {"state.json", "'groups'", "entry 0", "integer"});
+  expect_config_error([&] { f.required("rng", rng); }, {"'rng'", "entry 2"});
+  expect_config_error([&] { f.required("neg", neg); }, {"'neg'", "in range"});
+  expect_config_error([&] { f.required("step", step); }, {"'step'", "integer"});
+  expect_config_error([&] { f.required("whole", whole); }, {"'whole'", "integer"});
+  f.required("ok", ok);
+  EXPECT_EQ(ok, (std::vector<int64_t>{3, 4}));
+}
+
+TEST(JsonFields, ErrorsShowABoundedRenderingOfDeepValues) {
+  const int depth = 10000;
+  const json deep = json::parse(std::string(depth, '[') + std::string(depth, ']'));
+  json j = json::object();
+  j["dim"] = deep;
+  j["long"] = std::string(100000, 'x');
+  JsonFields f(j, "config.json");
+  int dim = 0, long_field = 0;
+  for (const char* name : {"dim", "long"}) {
+    try {
+      f.required(name, std::string(name) == "dim" ? dim : long_field);
+      FAIL() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find(std::string("'") + name + "'"), std::string::npos) << m;
+      EXPECT_LT(m.size(), 300u) << m.substr(0, 300);
+    }
+  }
+  EXPECT_EQ(io::brief(json::parse(R"({"a": [1, [2, [3]]]})")), R"(object {"a":[1,[...]]})");
+}
+
+TEST(JsonFields, ReadJsonFileNumberOverflowNamesPath) {
+  TempDir dir;
+  const std::string path = dir.file("huge.json");
+  write_raw(path, R"({"threshold": 1e400})");
+  try {
+    io::read_json_file(path);
+    FAIL() << "expected FormatError";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace blt::test

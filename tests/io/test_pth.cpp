@@ -359,6 +359,21 @@ TEST(PthReader, HandMadeCheckpointLoads) {
   EXPECT_EQ(sd.at("b").at(1), 5.0);
 }
 
+TEST(PthReader, Float64ToFloat32RoundsAndOverflowsToInf) {
+  const std::vector<double> v = {0.1, -2.5, 1e300, -1e300};
+  const std::string data(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
+  const std::string pkl =
+      model_pickle([](Pickle& p) { p.str("w").tensor("0", 4, 0, {4}, {1}, "DoubleStorage"); });
+  const std::string bytes = archive(pkl, {{"0", data}});
+  const Tensor f = load_bytes(bytes).at("w");
+  EXPECT_EQ(f.data<float>()[0], 0.1f);  // in range: round to nearest
+  EXPECT_EQ(f.data<float>()[1], -2.5f);
+  EXPECT_EQ(f.data<float>()[2], INFINITY);  // beyond float range: +-inf, as torch's .float()
+  EXPECT_EQ(f.data<float>()[3], -INFINITY);
+  const Tensor d = load_bytes(bytes, "model", DType::F64).at("w");
+  for (size_t k = 0; k < v.size(); ++k) EXPECT_EQ(d.data<double>()[k], v[k]) << k;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Hostile pickles: rejected before anything runs, naming the global or opcode
 
@@ -526,6 +541,13 @@ TEST(PthCorrupt, HandMadeTensorBoundsRejected) {
       {"huge offset", 4, 0x7fffffff, {1}, {1}, "outside its storage"},
       {"negative size", 4, 0, {-2}, {1}, "invalid shape"},
       {"overflowing size", 4, 0, {0x7fffffff, 0x7fffffff, 0x7fffffff}, {1, 1, 1}, "invalid shape"},
+      // The zero comes first, so a running product never overflows; the rest still must fit int64.
+      {"overflowing size after a zero",
+       4,
+       0,
+       {0, 0x7fffffff, 0x7fffffff, 0x7fffffff},
+       {1, 1, 1, 1},
+       "invalid shape"},
       {"rank 5", 4, 0, {1, 1, 1, 1, 4}, {4, 4, 4, 4, 1}, "at most 4 dimensions"},
       {"stride rank", 4, 0, {2, 2}, {1}, "differ in rank"},
       {"transposed", 4, 0, {2, 2}, {1, 2}, "not contiguous"},

@@ -283,6 +283,51 @@ TEST(SafetensorsReader, Bf16File) {
   EXPECT_TRUE(std::isnan(d.data<double>()[5]));
 }
 
+TEST(SafetensorsReader, F64ToF32RoundsAndOverflowsToInf) {
+  TempDir dir;
+  const std::string path = dir.file("f64.safetensors");
+  const double flt_max = std::numeric_limits<float>::max();
+  const std::vector<double> v = {0.1,
+                                 -2.5,
+                                 1e300,
+                                 -1e300,
+                                 flt_max,
+                                 flt_max + 0x1p102,
+                                 flt_max + 0x1p103,
+                                 1e-50,
+                                 std::numeric_limits<double>::quiet_NaN()};
+  write_raw(path, build({{"w", "F64", {static_cast<int64_t>(v.size())}, bytes_of(v)}}));
+  SafetensorsFile f = SafetensorsFile::open(path);
+  Tensor r = f.read("w");
+  const float* x = r.data<float>();
+  EXPECT_EQ(x[0], 0.1f);  // finite, in range: round to nearest
+  EXPECT_EQ(x[1], -2.5f);
+  EXPECT_EQ(x[2], std::numeric_limits<float>::infinity());  // beyond float range: +-inf, as torch
+  EXPECT_EQ(x[3], -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(x[4], std::numeric_limits<float>::max());
+  EXPECT_EQ(x[5], std::numeric_limits<float>::max());       // below half an ulp past FLT_MAX: rounds down
+  EXPECT_EQ(x[6], std::numeric_limits<float>::infinity());  // the tie rounds to even: inf
+  EXPECT_EQ(x[7], 0.0f);
+  EXPECT_TRUE(std::isnan(x[8]));
+  Tensor d = f.read("w", DType::F64);  // F64 -> F64 is exact
+  for (size_t i = 0; i + 1 < v.size(); ++i) EXPECT_EQ(bits(d.data<double>()[i]), bits(v[i])) << i;
+}
+
+TEST(SafetensorsConversion, F64ToF32IsDefinedEverywhere) {
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(io::f64_to_f32(1e300), inf);
+  EXPECT_EQ(io::f64_to_f32(-1e300), -inf);
+  EXPECT_EQ(io::f64_to_f32(std::numeric_limits<double>::max()), inf);
+  EXPECT_EQ(io::f64_to_f32(std::numeric_limits<double>::infinity()), inf);
+  EXPECT_EQ(io::f64_to_f32(-std::numeric_limits<double>::infinity()), -inf);
+  EXPECT_EQ(io::f64_to_f32(-(static_cast<double>(std::numeric_limits<float>::max()) + 0x1p102)),
+            -std::numeric_limits<float>::max());
+  EXPECT_EQ(io::f64_to_f32(3.0), 3.0f);
+  EXPECT_EQ(io::f64_to_f32(1.0 + 0x1p-24), 1.0f);  // tie to even
+  EXPECT_EQ(io::f64_to_f32(0x1p-149), std::numeric_limits<float>::denorm_min());
+  EXPECT_TRUE(std::isnan(io::f64_to_f32(std::numeric_limits<double>::quiet_NaN())));
+}
+
 TEST(SafetensorsReader, F16File) {
   TempDir dir;
   const std::string path = dir.file("f16.safetensors");
@@ -540,6 +585,25 @@ TEST(SafetensorsValidation, ShapeOverflow) {
       {"'w'", "too large"});
   expect_rejected(
       file_bytes(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,18446744073709551616]}})", d), {"'w'"});
+}
+
+TEST(SafetensorsValidation, ShapeOverflowIsNotExcusedByAZeroDimension) {
+  const std::string d(8, '\0');
+  // 2^62 * 2^62 overflows before the zero is reached: Shape::numel and strides would wrap.
+  for (const char* shape :
+       {"[4611686018427387904,4611686018427387904,0]", "[0,4611686018427387904,4611686018427387904]",
+        "[4294967296,0,4294967296]", "[3037000500,3037000500,0,1]"})
+    expect_rejected(
+        file_bytes(std::string(R"({"w":{"dtype":"U8","shape":)") + shape + R"(,"data_offsets":[0,0]}})", d),
+        {"'w'", "too large"});
+  // A zero dimension beside dimensions whose product fits is an ordinary empty tensor.
+  TempDir dir;
+  const std::string path = dir.file("empty.safetensors");
+  write_raw(path,
+            file_bytes(R"({"w":{"dtype":"F64","shape":[1152921504606846976,0],"data_offsets":[0,0]}})", d));
+  SafetensorsFile f = SafetensorsFile::open(path);
+  EXPECT_EQ(f.shape("w").numel(), 0);
+  EXPECT_EQ(f.read("w").numel(), 0);
 }
 
 TEST(SafetensorsValidation, BeginAfterEnd) {

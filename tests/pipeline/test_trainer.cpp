@@ -9,6 +9,7 @@
 #include "pipeline/entropy_task.h"
 #include "io/file.h"
 #include "pipeline/blt_task.h"
+#include "support/config_checks.h"
 #include "support/gradcheck.h"
 #include "support/tiny_models.h"
 #include "train/trainer.h"
@@ -139,6 +140,38 @@ void expect_resume_is_exact(bool use_blt) {
     if (e.is_directory()) {
       EXPECT_EQ(e.path().filename().string().rfind("step_", 0), 0u) << e.path();
     }
+}
+
+TEST(Trainer, ResumeRefusesANonIntegerStepInMetrics) {
+  TempDir out;
+  std::vector<float> w;
+  train(false, out.path, 3, 2, &w);  // leaves a checkpoint at step 2 and a metrics log
+  for (const char* bad : {R"({"step": 1e30})", R"({"step": 2.5})"}) {
+    {
+      std::ofstream m(out.path / "metrics.jsonl", std::ios::app);
+      m << bad << "\n";
+    }
+    test::Run run(false);
+    const data::Corpus c = corpus();
+    data::SequenceStream stream(c, 32, 9);
+    train::Trainer t(config(3), *run.task, stream, out.path.string());
+    expect_config_error([&] { t.resume(); }, {"metrics.jsonl", "'step'"});
+    // Put the log back as it was (drop the bad line) for the next case.
+    std::string log = io::read_file((out.path / "metrics.jsonl").string());
+    log.resize(log.size() - std::string(bad).size() - 1);
+    std::ofstream(out.path / "metrics.jsonl", std::ios::trunc) << log;
+  }
+}
+
+TEST(Trainer, TrainStateRefusesFloatsInIntegerFields) {
+  const nlohmann::json good = train::to_json(train::TrainState{});
+  EXPECT_NO_THROW(train::train_state_from_json(good, "train_state.json"));
+  nlohmann::json j = good;
+  j["rng"] = nlohmann::json::parse("[1.5, 2, 3, 4]");
+  expect_config_error([&] { train::train_state_from_json(j, "train_state.json"); }, {"train_state.json", "'rng'"});
+  j = good;
+  j["step"] = 1e30;
+  expect_config_error([&] { train::train_state_from_json(j, "train_state.json"); }, {"'step'"});
 }
 
 TEST(Trainer, EntropyModelResumeIsBitExact) { expect_resume_is_exact(false); }

@@ -24,16 +24,21 @@ struct WarningCapture {
   }
 };
 
-// Runs fn, expects a ConfigError whose message contains every needle.
-template <class Fn>
-void expect_config_error(Fn fn, std::vector<std::string> needles) {
+// Runs fn, expects an exception of type E whose message contains every needle.
+template <class E, class Fn>
+void expect_error(Fn fn, const std::vector<std::string>& needles) {
   try {
     fn();
-    FAIL() << "expected ConfigError";
-  } catch (const ConfigError& e) {
+    ADD_FAILURE() << "expected an error";
+  } catch (const E& e) {
     for (const std::string& n : needles)
       EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
   }
+}
+
+template <class Fn>
+void expect_config_error(Fn fn, const std::vector<std::string>& needles) {
+  expect_error<ConfigError>(fn, needles);
 }
 
 }  // namespace blt::test
