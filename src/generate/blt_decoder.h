@@ -32,6 +32,7 @@ class BltCachedDecoder : public Decoder {
   int64_t capacity() const override { return capacity_; }
   int64_t cut_point() override;
   std::span<const int32_t> patch_lengths() override;
+  bool next_opens_patch() const override { return starts_.back() == size(); }
   int64_t global_steps() const override { return global_steps_; }
   double flops() override;
 
@@ -70,6 +71,7 @@ class BltNoCacheDecoder : public Decoder {
   int64_t capacity() const override { return m_.args.max_encoder_seq_length; }
   int64_t cut_point() override;
   std::span<const int32_t> patch_lengths() override { return layout_.lengths; }
+  bool next_opens_patch() const override { return !layout_.lengths.empty() && layout_.lengths.back() == 1; }
   int64_t global_steps() const override { return global_steps_; }
   double flops() override { return g_.flops().total_forward() + patcher_.entropy_flops(); }
 

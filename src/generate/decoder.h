@@ -32,6 +32,8 @@ class Decoder {
   virtual int64_t cut_point() = 0;
   // Patch lengths of the context, the last holding the next token (BLT; empty for byte LMs).
   virtual std::span<const int32_t> patch_lengths() = 0;
+  // Does the next token fed open a patch? (BLT: the last patch holds only it; always false for byte LMs.)
+  virtual bool next_opens_patch() const = 0;
   // Global-model patch steps run so far (BLT; 0 for byte LMs): the cost BLT saves.
   virtual int64_t global_steps() const = 0;
   // Forward FLOPs executed so far (the entropy model's included).

@@ -25,12 +25,6 @@ struct Row {
   bool done = false;
 };
 
-// Does the next token the decoder sees open a patch? (BLT: the last patch holds only it.)
-bool next_opens_patch(Decoder& d) {
-  const auto l = d.patch_lengths();
-  return !l.empty() && l.back() == 1;
-}
-
 // Cuts a full context and feeds the kept window again.
 void cut_context(Row& row, const OnNotice& notice) {
   const int64_t from = row.dec->cut_point();
@@ -42,16 +36,7 @@ void cut_context(Row& row, const OnNotice& notice) {
     notice("context full (" + std::to_string(row.dec->capacity()) + " tokens): dropped the oldest " +
            std::to_string(from) + "; from here the output equals recomputing on the kept window");
 }
-}  // namespace
 
-std::unique_ptr<Decoder> make_decoder(const modeldir::BltModel* m, const lm::LMTransformer* lm, bool cache) {
-  if (m) return cache ? std::unique_ptr<Decoder>(std::make_unique<BltCachedDecoder>(*m))
-                      : std::unique_ptr<Decoder>(std::make_unique<BltNoCacheDecoder>(*m));
-  return cache ? std::unique_ptr<Decoder>(std::make_unique<LmCachedDecoder>(*lm))
-               : std::unique_ptr<Decoder>(std::make_unique<LmNoCacheDecoder>(*lm));
-}
-
-namespace {
 // A row for prompt r: its decoder, its sampler (seed + r), its prompt cut if longer than the context, and
 // the prefill (unless nothing is to be generated).
 Row start_row(const modeldir::BltModel* m, const lm::LMTransformer* lm, const std::string& prompt, size_t r,
@@ -91,7 +76,7 @@ bool step_row(Row& row, const GenerateOptions& opt, const OnNotice& notice) {
     return true;
   }
   if (next >= data::kOffset &&
-      row.stream.push(static_cast<unsigned char>(next - data::kOffset), next_opens_patch(*row.dec))) {
+      row.stream.push(static_cast<unsigned char>(next - data::kOffset), row.dec->next_opens_patch())) {
     row.r.finish = "stop";
     return true;
   }
@@ -114,6 +99,13 @@ OnNotice once(const OnNotice& notice, bool& told) {
   };
 }
 }  // namespace
+
+std::unique_ptr<Decoder> make_decoder(const modeldir::BltModel* m, const lm::LMTransformer* lm, bool cache) {
+  if (m) return cache ? std::unique_ptr<Decoder>(std::make_unique<BltCachedDecoder>(*m))
+                      : std::unique_ptr<Decoder>(std::make_unique<BltNoCacheDecoder>(*m));
+  return cache ? std::unique_ptr<Decoder>(std::make_unique<LmCachedDecoder>(*lm))
+               : std::unique_ptr<Decoder>(std::make_unique<LmNoCacheDecoder>(*lm));
+}
 
 std::vector<GenerationResult> generate(const modeldir::BltModel* m, const lm::LMTransformer* lm,
                                        const std::vector<std::string>& prompts, const GenerateOptions& opt,

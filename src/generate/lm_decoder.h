@@ -22,6 +22,7 @@ class LmCachedDecoder : public Decoder {
   int64_t capacity() const override { return capacity_; }
   int64_t cut_point() override;
   std::span<const int32_t> patch_lengths() override { return {}; }
+  bool next_opens_patch() const override { return false; }
   int64_t global_steps() const override { return 0; }
   double flops() override { return g_.flops().total_forward(); }
 
@@ -42,6 +43,7 @@ class LmNoCacheDecoder : public Decoder {
   int64_t capacity() const override { return model_.args().max_seqlen; }
   int64_t cut_point() override;
   std::span<const int32_t> patch_lengths() override { return {}; }
+  bool next_opens_patch() const override { return false; }
   int64_t global_steps() const override { return 0; }
   double flops() override { return g_.flops().total_forward(); }
 

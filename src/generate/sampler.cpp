@@ -8,11 +8,13 @@
 
 namespace blt::gen {
 
-Sampler::Sampler(SamplerOptions opt) : opt_(opt), rng_(opt.seed) {
-  if (!(opt.temperature >= 0)) throw ConfigError("sampler: temperature must be >= 0");
-  if (!(opt.top_p > 0 && opt.top_p <= 1)) throw ConfigError("sampler: top_p must be in (0, 1]");
-  if (opt.top_k < 0) throw ConfigError("sampler: top_k must be >= 0");
+void SamplerOptions::validate() const {
+  if (!(temperature >= 0)) throw ConfigError("sampler: temperature must be >= 0");
+  if (!(top_p > 0 && top_p <= 1)) throw ConfigError("sampler: top_p must be in (0, 1]");
+  if (top_k < 0) throw ConfigError("sampler: top_k must be >= 0");
 }
+
+Sampler::Sampler(SamplerOptions opt) : opt_(opt), rng_(opt.seed) { opt.validate(); }
 
 int32_t Sampler::sample(std::span<const float> logits) {
   const int32_t V = static_cast<int32_t>(logits.size());

@@ -15,6 +15,9 @@ struct SamplerOptions {
   int64_t top_k = 0;         // keep the k most likely ids first (0: all)
   double top_p = 0.95;       // keep the smallest set of ids whose probability reaches top_p
   uint64_t seed = 1;
+
+  // ConfigError naming the option: temperature < 0, top_p outside (0, 1], top_k < 0.
+  void validate() const;
 };
 
 class Sampler {

@@ -65,9 +65,7 @@ Var LMTransformer::step(Graph& g, std::span<const int32_t> context, int64_t n_ne
 }
 
 std::vector<nn::KVCache> LMTransformer::make_caches(int64_t capacity) const {
-  std::vector<nn::KVCache> caches;
-  for (size_t l = 0; l < layers_.size(); ++l) caches.emplace_back(capacity, args_.kv_heads(), args_.head_size());
-  return caches;
+  return nn::make_kv_caches(layers_, capacity);
 }
 
 }  // namespace blt::lm

@@ -63,9 +63,7 @@ Var GlobalTransformer::step(Graph& g, const Var& h_in, std::span<const int32_t> 
 }
 
 std::vector<nn::KVCache> GlobalTransformer::make_caches(int64_t capacity) const {
-  std::vector<nn::KVCache> c;
-  for (const auto& layer : layers_) c.emplace_back(capacity, layer.attention().n_kv_heads(), layer.attention().head_dim());
-  return c;
+  return nn::make_kv_caches(layers_, capacity);
 }
 
 }  // namespace blt::model

@@ -107,10 +107,7 @@ Var LocalDecoder::step(Graph& g, const Var& embeds, std::span<const int32_t> dec
 }
 
 std::vector<nn::KVCache> LocalDecoder::make_caches(int64_t capacity) const {
-  std::vector<nn::KVCache> c;
-  for (const auto& layer : stack_.layers())
-    c.emplace_back(capacity, layer.attention().n_kv_heads(), layer.attention().head_dim());
-  return c;
+  return nn::make_kv_caches(stack_.layers(), capacity);
 }
 
 }  // namespace blt::model

@@ -103,10 +103,7 @@ Var LocalEncoder::patch_vectors(Graph& g, std::span<const Tensor> layer_states, 
 }
 
 std::vector<nn::KVCache> LocalEncoder::make_caches(int64_t capacity) const {
-  std::vector<nn::KVCache> c;
-  for (const auto& layer : stack_.layers())
-    c.emplace_back(capacity, layer.attention().n_kv_heads(), layer.attention().head_dim());
-  return c;
+  return nn::make_kv_caches(stack_.layers(), capacity);
 }
 
 std::vector<Tensor> LocalEncoder::make_layer_states(int64_t capacity) const {

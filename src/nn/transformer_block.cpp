@@ -29,4 +29,10 @@ Var TransformerBlock::step(Graph& g, const Var& x, const SelfAttnContext& ctx, K
   return apply(g, x, [&](const Var& xn) { return attention_.step(g, xn, ctx, cache); });
 }
 
+std::vector<KVCache> make_kv_caches(std::span<const TransformerBlock> blocks, int64_t capacity) {
+  std::vector<KVCache> c;
+  for (const auto& b : blocks) c.emplace_back(capacity, b.attention().n_kv_heads(), b.attention().head_dim());
+  return c;
+}
+
 }  // namespace blt::nn

@@ -2,6 +2,9 @@
 // out = h + feed_forward(ffn_norm(h)). Names under "<prefix>." as the reference.
 #pragma once
 
+#include <span>
+#include <vector>
+
 #include "nn/attention.h"
 #include "nn/feed_forward.h"
 #include "nn/rms_norm.h"
@@ -30,5 +33,8 @@ class TransformerBlock {
   Attention attention_;
   FeedForward feed_forward_;
 };
+
+// One KVCache per block, each for `capacity` positions of its attention's KV heads.
+std::vector<KVCache> make_kv_caches(std::span<const TransformerBlock> blocks, int64_t capacity);
 
 }  // namespace blt::nn

@@ -7,6 +7,8 @@
 // options fail naming the option.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <cctype>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -118,6 +120,19 @@ TEST_F(CliGenerate, EmptyPromptWorks) {
   EXPECT_FALSE(j["ids"].empty());
   const Result plain = blt({"--prompt", "", "--greedy", "--max-bytes", "10"});
   EXPECT_EQ(plain.rc, 0) << plain.err;
+}
+
+TEST_F(CliGenerate, PromptFileGivesOneRowPerLineAndAnEmptyOneFails) {
+  const std::string two = (tmp_.path() / "two.txt").string(), none = (tmp_.path() / "none.txt").string();
+  std::ofstream(two) << "Hello\nHi\n";
+  std::ofstream(none) << "";
+  const Result r = blt({"--prompt-file", two, "--greedy", "--max-bytes", "5", "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(lines(r.out).size(), 2u) << r.out;
+  const Result e = blt({"--prompt-file", none, "--max-bytes", "5"});
+  EXPECT_NE(e.rc, 0);
+  EXPECT_TRUE(contains(e.err, "none.txt: no prompts")) << e.err;
+  EXPECT_TRUE(e.out.empty()) << e.out;
 }
 
 TEST_F(CliGenerate, BadModelDirectoryFails) {

@@ -25,14 +25,16 @@ struct GenerateCli {
   bool greedy = false, show_patches = false, stats = false, json = false, no_cache = false;
 };
 
-// Text with patch starts marked: a colour change per patch on a terminal, '▏' otherwise.
+// Text with patch starts marked: a colour change per patch on a terminal, '▏' otherwise. `patch` counts
+// the patches shown so far, so a patch that spans streamed chunks keeps its colour.
 std::string marked(std::string_view text, std::span<const char> starts, bool colour, int& patch) {
+  auto paint = [&] { return patch % 2 ? "\x1b[48;5;254m" : "\x1b[48;5;229m"; };
   std::string out;
+  if (colour && patch > 0 && !text.empty() && !starts[0]) out += paint();
   for (size_t i = 0; i < text.size(); ++i) {
     if (starts[i]) {
       ++patch;
-      if (colour) out += patch % 2 ? "\x1b[48;5;254m" : "\x1b[48;5;229m";
-      else out += "\u258F";
+      out += colour ? paint() : "\u258F";
     }
     out.push_back(text[i]);
   }
@@ -80,12 +82,12 @@ void run_generate(GenerateCli& o) {
     std::string line;
     std::istringstream in(io::read_file(o.prompt_file));
     while (std::getline(in, line)) o.prompts.push_back(line);
+    if (o.prompts.empty()) throw IoError(o.prompt_file + ": no prompts (one per line)");
   }
   if (o.prompts.empty()) o.prompts.push_back("");  // start from BOS
   if (o.greedy) o.opt.sampler.temperature = 0;
   o.opt.cache = !o.no_cache;
-  gen::SamplerOptions check = o.opt.sampler;
-  gen::Sampler validate(check);  // bad sampling options fail before the model loads
+  o.opt.sampler.validate();  // bad sampling options fail before the model loads
   std::optional<modeldir::BltModel> blt;
   std::optional<modeldir::EntropyModel> lm;
   if (std::filesystem::exists(std::filesystem::path(o.model) / "config.json"))
