@@ -14,8 +14,21 @@ target_link_libraries(blt_flags INTERFACE OpenMP::OpenMP_CXX)
 if(BLT_NATIVE)
   target_compile_options(blt_flags INTERFACE -march=native)
 endif()
+# float-cast-overflow is not part of GCC's `undefined` group: a double -> float or float -> int
+# cast out of range is undefined behaviour, so it is asked for by name.
+set(BLT_SANITIZERS address,undefined,float-cast-overflow)
 if(BLT_SANITIZE)
-  target_compile_options(blt_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
-                                             -fno-sanitize-recover=undefined)
-  target_link_options(blt_flags INTERFACE -fsanitize=address,undefined)
+  target_compile_options(blt_flags INTERFACE -fsanitize=${BLT_SANITIZERS} -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=all)
+  target_link_options(blt_flags INTERFACE -fsanitize=${BLT_SANITIZERS})
+endif()
+# The fuzz build: every library gets libFuzzer's coverage instrumentation plus the sanitizers;
+# tests/fuzz links the fuzzer's main into each target.
+if(BLT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "BLT_FUZZ needs clang (libFuzzer), e.g. -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  target_compile_options(blt_flags INTERFACE -fsanitize=fuzzer-no-link,${BLT_SANITIZERS} -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=all)
+  target_link_options(blt_flags INTERFACE -fsanitize=${BLT_SANITIZERS})
 endif()

@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev  # tests
   libzstd-dev                # .zst corpora
   libsentencepiece-dev       # BPE-delimited patching and the BPE baseline
+  clang libclang-rt-14-dev   # the libFuzzer targets (scripts/fuzz.sh, tests/fuzz)
 )
 
 missing=()

@@ -17,13 +17,6 @@ namespace {
 
 }  // namespace
 
-size_t Arena::nbytes_of(const Shape& shape, DType dtype) {
-  size_t bytes = 0;
-  if (__builtin_mul_overflow(static_cast<size_t>(shape.numel()), dtype_size(dtype), &bytes))
-    throw Error("[arena] " + shape.str() + " " + std::string(dtype_name(dtype)) + ": the byte count overflows");
-  return bytes;
-}
-
 // Every size here is at most kMaxBytes (< SIZE_MAX / 2), so doubling and the
 // rounding in Storage cannot wrap.
 void Arena::add_chunk(size_t min_bytes) {

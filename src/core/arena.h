@@ -27,7 +27,7 @@ class Arena {
   void* alloc(size_t bytes);
   // As alloc(); the byte count numel·dtype_size is overflow-checked.
   TensorView empty(Shape shape, DType dtype) {
-    return TensorView(alloc(nbytes_of(shape, dtype)), shape, dtype);
+    return TensorView(alloc(checked_nbytes(shape, dtype)), shape, dtype);
   }
   TensorView zeros(Shape shape, DType dtype) {
     TensorView v = empty(shape, dtype);
@@ -53,7 +53,6 @@ class Arena {
   size_t heap_allocations_ = 0;
 
   void add_chunk(size_t min_bytes);
-  static size_t nbytes_of(const Shape& shape, DType dtype);
 };
 
 }  // namespace blt

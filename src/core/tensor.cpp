@@ -2,11 +2,24 @@
 #include "core/tensor.h"
 
 #include <cstdlib>
+#include <limits>
 #include <new>
+#include <string>
 
 namespace blt {
 
+size_t checked_nbytes(const Shape& shape, DType dtype) {
+  size_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(shape.numel()), dtype_size(dtype), &bytes))
+    throw Error("[tensor] " + shape.str() + " " + std::string(dtype_name(dtype)) +
+                ": the byte count overflows size_t");
+  return bytes;
+}
+
 Storage::Storage(size_t bytes) : bytes_(bytes), release_(nullptr) {
+  if (bytes > std::numeric_limits<size_t>::max() - kAlign)
+    throw Error("[storage] cannot allocate " + std::to_string(bytes) + " bytes: rounding up to " +
+                std::to_string(kAlign) + " overflows size_t");
   size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
   data_ = std::aligned_alloc(kAlign, rounded == 0 ? kAlign : rounded);
   if (!data_) throw std::bad_alloc();
@@ -41,7 +54,7 @@ void TensorView::copy_from(const TensorView& src) const {
 }
 
 Tensor Tensor::empty(Shape shape, DType dtype) {
-  auto storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * dtype_size(dtype));
+  auto storage = std::make_shared<Storage>(checked_nbytes(shape, dtype));
   TensorView v(storage->data(), shape, dtype);
   return Tensor(std::move(storage), v);
 }

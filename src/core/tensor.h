@@ -16,10 +16,15 @@ namespace blt {
 
 constexpr size_t kAlign = 64;
 
+// numel(shape) * dtype_size(dtype), overflow-checked: blt::Error naming the shape
+// when the byte count does not fit size_t (a numel that fits int64 may not, x4 or x8).
+size_t checked_nbytes(const Shape& shape, DType dtype);
+
 // An aligned heap buffer, or memory owned by someone else with a release hook (mmap).
 class Storage {
  public:
-  explicit Storage(size_t bytes);  // 64-byte aligned, uninitialised
+  // 64-byte aligned, uninitialised; blt::Error when rounding `bytes` up to kAlign would wrap.
+  explicit Storage(size_t bytes);
   Storage(void* data, size_t bytes, void (*release)(void*, size_t)) : data_(data), bytes_(bytes), release_(release) {}
   ~Storage();
   Storage(const Storage&) = delete;
@@ -73,6 +78,7 @@ class TensorView {
 class Tensor {
  public:
   Tensor() = default;
+  // Uninitialised; the byte count is checked_nbytes(shape, dtype).
   static Tensor empty(Shape shape, DType dtype = DType::F32);
   static Tensor zeros(Shape shape, DType dtype = DType::F32);
   static Tensor from(std::span<const float> values, Shape shape);

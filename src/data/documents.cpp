@@ -1,6 +1,7 @@
 // Corpus file discovery, the streaming DocumentReader (POSIX reads, libzstd
 // streaming decompression) and the in-memory Corpus. Both byte sources hand out
-// chunks of at most kChunkBytes, so memory stays bounded by the longest line.
+// chunks of at most kChunkBytes, so memory stays bounded by the longest line, and a
+// line is refused as soon as it passes max_line_bytes (never read whole first).
 #include "data/documents.h"
 
 #include <fcntl.h>
@@ -140,8 +141,11 @@ std::vector<std::string> expand_corpus_paths(const std::vector<std::string>& pat
   return files;
 }
 
-DocumentReader::DocumentReader(std::string path) : path_(std::move(path)) {
+DocumentReader::DocumentReader(std::string path, int64_t max_line_bytes)
+    : path_(std::move(path)), max_line_bytes_(max_line_bytes) {
   format_ = format_of(path_);
+  if (max_line_bytes < 1)
+    throw ConfigError(path_ + ": max_line_bytes must be positive, got " + std::to_string(max_line_bytes));
   std::error_code ec;
   if (fs::is_directory(path_, ec)) throw IoError(path_ + ": cannot read: is a directory");
   source_ = std::make_unique<Source>(path_, is_zstd(path_));
@@ -151,10 +155,19 @@ DocumentReader::~DocumentReader() = default;
 DocumentReader::DocumentReader(DocumentReader&&) noexcept = default;
 DocumentReader& DocumentReader::operator=(DocumentReader&&) noexcept = default;
 
+void DocumentReader::too_long(int64_t line) const {
+  const std::string what =
+      format_ == CorpusFormat::Text ? ": document" : ":" + std::to_string(line) + ": line";
+  throw FormatError(path_ + what + " longer than " + std::to_string(max_line_bytes_) +
+                    " bytes, the maximum (max_line_bytes; `--max-line-bytes` raises it)");
+}
+
 bool DocumentReader::next_line(std::string& line) {
+  const auto max = static_cast<size_t>(max_line_bytes_);
   size_t scan = pos_;
   for (;;) {
     const size_t nl = buffer_.find('\n', scan);
+    if (nl != std::string::npos && nl - pos_ > max) too_long(line_ + 1);
     if (nl != std::string::npos) {
       line.assign(buffer_, pos_, nl - pos_);
       pos_ = nl + 1;
@@ -164,6 +177,7 @@ bool DocumentReader::next_line(std::string& line) {
     // No full line buffered: drop the consumed prefix and read another chunk.
     buffer_.erase(0, pos_);
     pos_ = 0;
+    if (buffer_.size() > max) too_long(line_ + 1);  // before reading any more of it
     scan = buffer_.size();
     const size_t old = buffer_.size();
     buffer_.resize(old + kChunkBytes);
@@ -185,7 +199,10 @@ bool DocumentReader::next(std::string& doc) {
     done_ = true;
     std::string all;
     char chunk[kChunkBytes];
-    for (size_t n; (n = source_->read(chunk, sizeof chunk)) > 0;) all.append(chunk, n);
+    for (size_t n; (n = source_->read(chunk, sizeof chunk)) > 0;) {
+      if (all.size() + n > static_cast<size_t>(max_line_bytes_)) too_long(1);
+      all.append(chunk, n);
+    }
     source_.reset();
     if (all.empty()) return false;
     doc = std::move(all);
@@ -198,7 +215,7 @@ bool DocumentReader::next(std::string& doc) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
       throw FormatError(where + ": invalid JSON: " + e.what());
     }
     if (!j.is_object()) throw FormatError(where + ": expected a JSON object, got " + j.type_name());
@@ -227,11 +244,11 @@ void Corpus::add(std::string_view doc) {
   offsets.push_back(static_cast<int64_t>(bytes.size()));
 }
 
-Corpus load_corpus(const std::vector<std::string>& paths) {
+Corpus load_corpus(const std::vector<std::string>& paths, int64_t max_line_bytes) {
   Corpus corpus;
   std::string doc;
   for (const auto& file : expand_corpus_paths(paths)) {
-    DocumentReader reader(file);
+    DocumentReader reader(file, max_line_bytes);
     const size_t before = corpus.size();
     while (reader.next(doc)) corpus.add(doc);
     if (corpus.size() == before) io::warn(file + ": no documents (empty file or only empty texts); skipped");

@@ -5,6 +5,9 @@
 // never held whole); load_corpus() keeps the whole corpus in memory as one byte buffer
 // plus document offsets, which is fine for the ~24 MB development corpus and gives the
 // packer O(1) random access for shuffling. Empty documents (text == "") are skipped.
+// A JSONL line (or a .txt document) longer than max_line_bytes (default 64 MiB) is a
+// FormatError naming file and line, raised as soon as the bound is passed: memory stays
+// below the bound plus one 64 KiB chunk, whatever the line's length.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +20,9 @@ namespace blt::data {
 
 enum class CorpusFormat { Text, JsonLines };
 
+// The longest JSONL line, or .txt document, a reader accepts unless told otherwise: 64 MiB.
+inline constexpr int64_t kDefaultMaxLineBytes = int64_t{64} << 20;
+
 // True when `path` ends in .txt, .jsonl, .txt.zst or .jsonl.zst.
 bool is_corpus_file(const std::string& path);
 
@@ -28,11 +34,12 @@ std::vector<std::string> expand_corpus_paths(const std::vector<std::string>& pat
 
 // Reads the documents of one corpus file in order. Errors: IoError (path) when it cannot be
 // opened or read; FormatError naming "path:line" for a malformed JSON line or a line without
-// a string "text"; FormatError (path) for corrupt or truncated zstd data. Blank JSONL lines
-// are skipped.
+// a string "text"; FormatError (path) for corrupt or truncated zstd data, and naming
+// "path:line" for a line longer than `max_line_bytes` (.txt: a file longer than it; ConfigError
+// when it is not positive). Blank JSONL lines are skipped.
 class DocumentReader {
  public:
-  explicit DocumentReader(std::string path);
+  explicit DocumentReader(std::string path, int64_t max_line_bytes = kDefaultMaxLineBytes);
   ~DocumentReader();
   DocumentReader(DocumentReader&&) noexcept;
   DocumentReader& operator=(DocumentReader&&) noexcept;
@@ -47,6 +54,7 @@ class DocumentReader {
  private:
   struct Source;  // plain or zstd byte source
   bool next_line(std::string& line);
+  [[noreturn]] void too_long(int64_t line) const;
 
   std::string path_;
   CorpusFormat format_ = CorpusFormat::Text;
@@ -54,6 +62,7 @@ class DocumentReader {
   std::string buffer_;  // bytes read but not yet consumed, starting at pos_
   size_t pos_ = 0;
   int64_t line_ = 0;
+  int64_t max_line_bytes_ = kDefaultMaxLineBytes;
   bool done_ = false;
 };
 
@@ -71,7 +80,7 @@ struct Corpus {
 
 // All documents of expand_corpus_paths(paths), in order, in memory. A file without any
 // document is skipped with a warning (blt::io::warn); no document at all is an Error
-// "no documents found in ..." naming the paths.
-Corpus load_corpus(const std::vector<std::string>& paths);
+// "no documents found in ..." naming the paths. Lines are bounded as in DocumentReader.
+Corpus load_corpus(const std::vector<std::string>& paths, int64_t max_line_bytes = kDefaultMaxLineBytes);
 
 }  // namespace blt::data

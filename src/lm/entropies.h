@@ -35,6 +35,7 @@ class EntropyComputer {
   void finish(const std::function<void(std::span<const float>)>& emit);
 
   int64_t chunk() const { return chunk_; }
+  int64_t batch() const { return batch_; }
   // FLOPs executed by all forward passes so far.
   const FlopCounter& flops() { return graph_.flops(); }
 

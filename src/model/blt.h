@@ -6,6 +6,7 @@
 // indices. Named activations are traced for fixture comparisons.
 #pragma once
 
+#include <memory>
 #include <span>
 
 #include "model/global_transformer.h"
@@ -26,13 +27,15 @@ class ByteLatentTransformer {
   // every hash n-gram table, each n-gram reaching back into the context -> (1,n_new,D_loc).
   Var embed_last(Graph& g, std::span<const int32_t> context, int64_t n_new) const;
 
-  const BltArgs& args() const { return args_; }
+  const BltArgs& args() const { return *args_; }
   const LocalEncoder& encoder() const { return encoder_; }
   const GlobalTransformer& global() const { return global_; }
   const LocalDecoder& decoder() const { return decoder_; }
 
  private:
-  BltArgs args_;
+  // Shared, immutable, with the submodules and with copies of the model, so no copy can dangle. The
+  // parameters stay in the registry, which must outlive the model and its copies.
+  std::shared_ptr<const BltArgs> args_;
   const nn::ParamRegistry* reg_;
   LocalEncoder encoder_;
   GlobalTransformer global_;

@@ -5,6 +5,7 @@
 // Names under "global_transformer.".
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "model/blt_args.h"
@@ -15,7 +16,8 @@ namespace blt::model {
 
 class GlobalTransformer {
  public:
-  GlobalTransformer(const BltArgs& a, nn::ParamRegistry& reg);
+  // `args` is shared, immutable, with the model and its copies.
+  GlobalTransformer(std::shared_ptr<const BltArgs> args, nn::ParamRegistry& reg);
 
   // h (B,P,Din), global_tokens (B·P) -> (B,P,dim_global).
   Var operator()(Graph& g, const Var& h, std::span<const int32_t> global_tokens) const;
@@ -29,7 +31,7 @@ class GlobalTransformer {
   // The mask of patch tokens (B,P): causal or block-causal at EOS patches -> arena span (B·P).
   std::span<ops::KeyRange> ranges(Graph& g, std::span<const int32_t> global_tokens, int64_t B, int64_t P) const;
 
-  const BltArgs& args_;
+  std::shared_ptr<const BltArgs> args_;
   std::vector<nn::TransformerBlock> layers_;
   std::optional<nn::Linear> token_proj_;
   ops::RopeTable rope_;

@@ -6,6 +6,8 @@
 // output. Names under "local_decoder.".
 #pragma once
 
+#include <memory>
+
 #include "model/local_stack.h"
 #include "patching/patch_layout.h"
 #include "nn/rms_norm.h"
@@ -14,7 +16,8 @@ namespace blt::model {
 
 class LocalDecoder {
  public:
-  LocalDecoder(const BltArgs& a, nn::ParamRegistry& reg);
+  // `args` is shared, immutable, with the model and its copies.
+  LocalDecoder(std::shared_ptr<const BltArgs> args, nn::ParamRegistry& reg);
 
   // embeds (B,N,D), h_global (B,P,dim_global) -> logits (B,N,V)
   Var operator()(Graph& g, const Var& embeds, const Var& h_global, const patching::PatchLayout& layout,
@@ -44,7 +47,7 @@ class LocalDecoder {
   // h_global (B,P,dim_global) -> the decoder's patch states: projected, and (B,P·k,D) with cross attention.
   Var project_patches(Graph& g, const Var& h_global) const;
 
-  const BltArgs& args_;
+  std::shared_ptr<const BltArgs> args_;
   LocalStack stack_;
   nn::RMSNorm norm_;
   nn::Linear output_;

@@ -5,6 +5,8 @@
 // layer (or after every layer). Names under "local_encoder.".
 #pragma once
 
+#include <memory>
+
 #include "model/local_stack.h"
 #include "patching/patch_layout.h"
 
@@ -12,7 +14,8 @@ namespace blt::model {
 
 class LocalEncoder {
  public:
-  LocalEncoder(const BltArgs& a, nn::ParamRegistry& reg);
+  // `args` is shared, immutable, with the model and its copies.
+  LocalEncoder(std::shared_ptr<const BltArgs> args, nn::ParamRegistry& reg);
 
   struct Output {
     Var h;             // (B,N,D) byte states after the last layer
@@ -41,7 +44,7 @@ class LocalEncoder {
   const LocalStack& stack() const { return stack_; }
 
  private:
-  const BltArgs& args_;
+  std::shared_ptr<const BltArgs> args_;
   std::vector<ops::PoolMode> pool_modes_;  // args_.pool_modes(), parsed once
   const nn::ParamRegistry* reg_;
   LocalStack stack_;

@@ -6,6 +6,7 @@
 #include "io/atomic_file.h"
 #include "io/json_fields.h"
 #include "io/safetensors.h"
+#include "modeldir/memory_plan.h"
 #include "nn/param_io.h"
 
 namespace blt::modeldir {
@@ -13,6 +14,8 @@ namespace blt::modeldir {
 namespace fs = std::filesystem;
 
 BltModel BltModel::create(const model::BltArgs& args, const patching::PatcherArgs& patcher, DType dtype, bool trainable) {
+  // Before anything is allocated (the RoPE tables at construction, the parameters).
+  check_memory(plan_memory(args, dtype, {.training = trainable}), "the BLT configuration");
   BltModel m;
   m.args = args;
   m.patcher = patcher;
@@ -37,6 +40,7 @@ BltConfig read_blt_config(const std::string& dir) {
 BltModel BltModel::load(const std::string& dir, DType dtype, bool trainable) {
   const fs::path d(dir);
   const BltConfig c = read_blt_config(dir);
+  check_memory(plan_memory(c.args, dtype, {.training = trainable}), (d / "config.json").string());
   BltModel m = create(c.args, c.patcher, dtype, trainable);
   const fs::path weights = d / "model.safetensors";
   if (!fs::exists(weights)) throw IoError(weights.string() + ": not found");

@@ -5,6 +5,7 @@
 
 #include "io/atomic_file.h"
 #include "io/json_fields.h"
+#include "modeldir/memory_plan.h"
 #include "modeldir/patcher_settings.h"
 #include "modeldir/weights.h"
 #include "nn/param_io.h"
@@ -30,6 +31,7 @@ nlohmann::json entropy_config_json(const lm::LMTransformerArgs& args, const patc
 
 EntropyModel EntropyModel::create(const lm::LMTransformerArgs& args, const patching::PatcherArgs& patcher, DType dtype,
                                   bool trainable) {
+  check_memory(plan_memory(args, dtype, {.training = trainable}), "the entropy model configuration");
   EntropyModel m;
   m.args = args;
   m.patcher = patcher;
@@ -39,14 +41,36 @@ EntropyModel EntropyModel::create(const lm::LMTransformerArgs& args, const patch
   return m;
 }
 
+namespace {
+
+// The official release's loader (bytelatent/entropy_model.py, load_entropy_model) builds the entropy model
+// with local block-causal attention over a window of 512 whatever params.json says. A directory holding the
+// release's consolidated.pth is read the same way, with one warning when params.json says otherwise.
+void apply_official_attention(lm::LMTransformerArgs& a, const std::string& params_json) {
+  constexpr int64_t kOfficialWindow = 512;
+  if (a.attn_bias_type == lm::AttnBias::LocalBlockCausal && a.sliding_window == kOfficialWindow) return;
+  const nlohmann::json j = lm::to_json(a);
+  io::warn(params_json + ": attn_bias_type " + j.at("attn_bias_type").get<std::string>() + " and sliding_window " +
+           j.at("sliding_window").dump() + " are replaced by local_block_causal and " +
+           std::to_string(kOfficialWindow) +
+           ", as the official loader (load_entropy_model) does for an entropy model in consolidated.pth");
+  a.attn_bias_type = lm::AttnBias::LocalBlockCausal;
+  a.sliding_window = kOfficialWindow;
+}
+
+}  // namespace
+
 EntropyModel EntropyModel::load(const std::string& dir, DType dtype, bool trainable) {
   const fs::path d(dir);
   if (!fs::is_directory(d)) throw IoError(dir + ": not a model directory");
   const fs::path params_json = d / "params.json";
   if (!fs::exists(params_json)) throw IoError(params_json.string() + ": not found (an entropy model directory holds params.json)");
-  const EntropyModelConfig c = read_entropy_config(params_json.string());
+  EntropyModelConfig c = read_entropy_config(params_json.string());
+  const WeightFile weights = find_weights(dir);
+  if (weights.pth) apply_official_attention(c.args, params_json.string());
+  check_memory(plan_memory(c.args, dtype, {.training = trainable}), params_json.string());
   EntropyModel m = create(c.args, c.patcher, dtype, trainable);
-  load_weights(*m.params, find_weights(dir), dtype);
+  load_weights(*m.params, weights, dtype);
   return m;
 }
 

@@ -23,6 +23,8 @@ struct EntropyModel {
   static EntropyModel create(const lm::LMTransformerArgs& args, const patching::PatcherArgs& patcher,
                              DType dtype = DType::F32, bool trainable = false);
   // Reads params.json and the weights; every tensor name and shape is checked against the configuration.
+  // With consolidated.pth (the official release), attention is local block-causal with window 512 whatever
+  // params.json says, as the official loader builds it (one warning when params.json disagrees).
   static EntropyModel load(const std::string& dir, DType dtype = DType::F32, bool trainable = false);
   // Writes params.json and model.safetensors into dir (created if needed), each atomically.
   void save(const std::string& dir) const;

@@ -23,9 +23,13 @@ patching::PatcherArgs resolve_patcher_args(const std::vector<PatcherSource>& sou
 }
 
 patching::PatcherArgs resolve_patcher_args(const std::string& dir, const model::BltArgs& args) {
-  std::vector<PatcherSource> sources;
+  std::vector<std::string> files;
   for (const fs::path& file : {fs::path(dir) / "entropy_model" / "params.json", fs::path(dir) / "train_args.json"})
-    if (fs::exists(file)) sources.push_back({io::read_json_file(file.string()), file.string()});
+    if (fs::exists(file)) files.push_back(file.string());
+  std::vector<nlohmann::json> docs;  // the sources refer to these: reserved, so they never move
+  docs.reserve(files.size());
+  std::vector<PatcherSource> sources;
+  for (const std::string& file : files) sources.push_back({docs.emplace_back(io::read_json_file(file)), file});
   return resolve_patcher_args(sources, patcher_from_args(args));
 }
 

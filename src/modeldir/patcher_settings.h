@@ -15,9 +15,11 @@
 
 namespace blt::modeldir {
 
-// A parsed JSON document and where it came from (for error messages).
+// A parsed JSON document and where it came from (for error messages). The document is
+// referred to, never copied: nlohmann's copy recurses, so copying a hostile 100k-deep value
+// elsewhere in the file would overflow the stack. It must outlive the call.
 struct PatcherSource {
-  nlohmann::json doc;
+  const nlohmann::json& doc;
   std::string where;
 };
 

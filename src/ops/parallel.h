@@ -8,6 +8,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace blt::ops {
@@ -31,6 +32,25 @@ void run_team(int n_threads, Body&& body) {
 template <class Body>
 void parallel_blocks(int64_t n, bool parallel, Body&& body) {
   run_team(parallel ? omp_get_max_threads() : 1, [&](int tid, int nt) { body(n * tid / nt, n * (tid + 1) / nt); });
+}
+
+// Σ term(i) over [0, n) in double: one partial sum per block of a team of at most 64 (parallel_blocks'
+// split), added in block order, so the result depends only on the team size; on the calling thread when
+// not parallel.
+template <class Term>
+double parallel_sum(int64_t n, bool parallel, Term&& term) {
+  constexpr int kMaxBlocks = 64;
+  double partial[kMaxBlocks] = {};
+  int blocks = 1;
+  run_team(parallel ? std::min(omp_get_max_threads(), kMaxBlocks) : 1, [&](int tid, int nt) {
+    double s = 0;
+    for (int64_t i = n * tid / nt; i < n * (tid + 1) / nt; ++i) s += term(i);
+    partial[tid] = s;
+    if (tid == 0) blocks = nt;
+  });
+  double total = 0;
+  for (int b = 0; b < blocks; ++b) total += partial[b];
+  return total;
 }
 
 enum class Schedule { Static, Dynamic };

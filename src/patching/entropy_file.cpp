@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "io/file.h"
+#include "io/json_fields.h"
 
 namespace blt::patching {
 
@@ -28,7 +29,7 @@ std::string format_value(double v) {
 // A JSON number -> finite float32, or FormatError naming `what` (e.g. "element 3").
 float to_entropy(const nlohmann::json& v, const std::string& where, const std::string& what) {
   if (!v.is_number())
-    throw FormatError(where + ": " + what + " is " + v.type_name() + " " + v.dump() + ", expected a number");
+    throw FormatError(where + ": " + what + " is " + io::brief(v) + ", expected a number");
   const double d = v.get<double>();
   if (!std::isfinite(d) || std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max()))
     throw FormatError(where + ": " + what + " is " + format_value(d) + ", not a finite float32");
@@ -38,7 +39,7 @@ float to_entropy(const nlohmann::json& v, const std::string& where, const std::s
 nlohmann::json parse_json(std::string_view text, const std::string& where) {
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
     const bool non_finite =
         text.find("NaN") != std::string_view::npos || text.find("Infinity") != std::string_view::npos;
     throw FormatError(
@@ -92,11 +93,11 @@ std::vector<float> parse_entropy_jsonl(std::string_view text, const std::string&
     const std::string at = where + ":" + std::to_string(line_no);
     const nlohmann::json j = parse_json(line, at);
     if (!j.is_object() || !j.contains("entropy"))
-      throw FormatError(at + ": expected an object {\"pos\": i, \"entropy\": h}, got " + j.dump());
+      throw FormatError(at + ": expected an object {\"pos\": i, \"entropy\": h}, got " + io::brief(j));
     if (j.contains("pos")) {
       const nlohmann::json& pos = j.at("pos");
       if (!pos.is_number_integer() || pos.get<int64_t>() != static_cast<int64_t>(out.size()))
-        throw FormatError(at + ": field 'pos' is " + pos.dump() + ", expected " + std::to_string(out.size()) +
+        throw FormatError(at + ": field 'pos' is " + io::brief(pos) + ", expected " + std::to_string(out.size()) +
                           " (one line per position, in order)");
     }
     out.push_back(to_entropy(j.at("entropy"), at, "field 'entropy'"));

@@ -27,6 +27,13 @@ void IncrementalPatcher::reset() {
   prev_entropy_ = 0;
 }
 
+void IncrementalPatcher::take_closed(std::vector<int32_t>& out) {
+  BLT_ASSERT(args_.patching_mode != PatchingMode::Bpe, "take_closed in bpe mode");
+  if (lengths_.size() < 2) return;
+  out.insert(out.end(), lengths_.begin(), lengths_.end() - 1);
+  lengths_.erase(lengths_.begin(), lengths_.end() - 1);
+}
+
 void IncrementalPatcher::open_patch() {
   lengths_.push_back(1);
 }

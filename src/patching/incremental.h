@@ -36,6 +36,11 @@ class IncrementalPatcher {
   int64_t size() const { return n_; }  // tokens pushed
   const PatcherArgs& args() const { return args_; }
   void reset();
+  // Appends the lengths of the closed patches (every one but the last, which may still grow) to `out`
+  // and forgets them, so a stream of any length keeps O(1) state (`blt patch` on a large file); afterwards
+  // lengths() and n_patches() cover the patches not taken. Not in bpe mode, where a push may still move
+  // the last boundary (InternalError).
+  void take_closed(std::vector<int32_t>& out);
   // Room for the lengths of `n` tokens, so pushes allocate nothing (cached decoding).
   void reserve(int64_t n) { lengths_.reserve(static_cast<size_t>(n)); }
 

@@ -10,11 +10,17 @@ namespace blt::patching {
 
 PatchLayout make_patch_layout(std::span<const int32_t> tokens, std::span<const int32_t> lengths, int64_t B, int64_t N,
                               int64_t P, int32_t eos_id) {
+  PatchLayout l;
+  make_patch_layout(tokens, lengths, B, N, P, eos_id, l);
+  return l;
+}
+
+void make_patch_layout(std::span<const int32_t> tokens, std::span<const int32_t> lengths, int64_t B, int64_t N,
+                       int64_t P, int32_t eos_id, PatchLayout& l) {
   if (static_cast<int64_t>(tokens.size()) != B * N || static_cast<int64_t>(lengths.size()) != B * P)
     throw ShapeError("[patch_layout] " + std::to_string(tokens.size()) + " tokens and " +
                      std::to_string(lengths.size()) + " lengths for B=" + std::to_string(B) + ", N=" +
                      std::to_string(N) + ", P=" + std::to_string(P));
-  PatchLayout l;
   l.B = B;
   l.N = N;
   l.P = P;
@@ -54,7 +60,6 @@ PatchLayout make_patch_layout(std::span<const int32_t> tokens, std::span<const i
       l.decoder_patch_ids[b * N + t] = static_cast<int32_t>(d);
     }
   }
-  return l;
 }
 
 void encoder_cross_ranges(const PatchLayout& l, int64_t k, std::optional<int64_t> window, std::span<ops::KeyRange> out) {

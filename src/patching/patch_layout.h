@@ -29,6 +29,9 @@ struct PatchLayout {
 // decoder's requirement) and sum to N or N+1 (include_next_token); otherwise blt::Error says which row.
 PatchLayout make_patch_layout(std::span<const int32_t> tokens, std::span<const int32_t> lengths, int64_t B, int64_t N,
                               int64_t P, int32_t eos_id);
+// The same into `out`, reusing its vectors' capacity (a warm training step allocates nothing).
+void make_patch_layout(std::span<const int32_t> tokens, std::span<const int32_t> lengths, int64_t B, int64_t N,
+                       int64_t P, int32_t eos_id, PatchLayout& out);
 
 // Encoder cross-attention, patches as queries: out (B, P·k).
 void encoder_cross_ranges(const PatchLayout& l, int64_t k, std::optional<int64_t> window, std::span<ops::KeyRange> out);

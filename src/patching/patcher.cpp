@@ -21,65 +21,57 @@ struct RowStarts {
   int64_t pad = 0;
 };
 
-// entropies (L) of one row -> starts [0, 1, j+2 for each j with mask[j]], where mask runs over
-// entropies[1:] (find_entropy_patch_start_ids). Comparisons in float32 as the reference.
-RowStarts entropy_row_starts(const PatcherArgs& args, std::span<const float> h, bool include_next_token) {
-  const int64_t n_mask = static_cast<int64_t>(h.size()) - 1;  // entropies[:, 1:]
+// Entry j of the entropy start mask over entropies[1:] (find_entropy_patch_start_ids); every mode's entry
+// depends on the entropies only, never on other entries. Comparisons in float32 as the reference.
+bool entropy_mask(const PatcherArgs& args, std::span<const float> h, int64_t j) {
   const float t = static_cast<float>(args.threshold);
-  std::vector<char> mask(static_cast<size_t>(std::max<int64_t>(n_mask, 0)), 0);
-  auto e = [&](int64_t j) { return h[static_cast<size_t>(j + 1)]; };
-  if (args.monotonicity) {
-    // patch_start_mask_from_entropy_with_monotonicity. (For L == 1 the reference indexes an empty
-    // mask and raises; we return the forced starts, which the incremental patcher needs.)
-    for (int64_t j = 0; j < n_mask; ++j) {
-      const float d = j == 0 ? 0.0f : e(j) - e(j - 1);
-      mask[static_cast<size_t>(j)] = j == 0 || d > t;
-    }
-  } else if (args.threshold_add) {
-    // patch_start_mask_global_and_monotonicity: mask[0] stays set, and the `~mask[:, :-1]` term (the
-    // mask before the update) clears only mask[1].
-    const float t_add = static_cast<float>(*args.threshold_add);
-    for (int64_t j = 0; j < n_mask; ++j) {
-      if (j == 0) {
-        mask[0] = 1;
-      } else if (j >= 2) {
-        const float d = e(j) - e(j - 1);
-        mask[static_cast<size_t>(j)] = d > t_add && e(j) > t;
-      }
-    }
-  } else {
-    for (int64_t j = 0; j < n_mask; ++j) mask[static_cast<size_t>(j)] = e(j) > t;
-  }
-  if (!include_next_token && !mask.empty()) mask.pop_back();  // patch_start_mask[:, :-1]
-  RowStarts r;
-  r.starts = {0, 1};
-  for (size_t j = 0; j < mask.size(); ++j)
-    if (mask[j]) r.starts.push_back(static_cast<int64_t>(j) + 2);
-  r.pad = static_cast<int64_t>(mask.size()) + 2;  // trunc_seq_len, shifted by the two forced starts
-  return r;
+  auto e = [&](int64_t i) { return h[static_cast<size_t>(i + 1)]; };
+  // patch_start_mask_from_entropy_with_monotonicity. (For L == 1 the reference indexes an empty mask and
+  // raises; we return the forced starts, which the incremental patcher needs.)
+  if (args.monotonicity) return j == 0 || e(j) - e(j - 1) > t;
+  // patch_start_mask_global_and_monotonicity: mask[0] stays set, and the `~mask[:, :-1]` term (the mask
+  // before the update) clears only mask[1].
+  if (args.threshold_add)
+    return j == 0 || (j >= 2 && e(j) - e(j - 1) > static_cast<float>(*args.threshold_add) && e(j) > t);
+  return e(j) > t;
+}
+
+// The forced starts [0, 1], keeping the buffer's capacity.
+void forced_starts(std::vector<int64_t>& starts) {
+  starts.clear();
+  starts.push_back(0);
+  starts.push_back(1);
+}
+
+// entropies (L) of one row -> starts [0, 1, j+2 for each j with mask[j]]; returns the padding id.
+int64_t entropy_row_starts(const PatcherArgs& args, std::span<const float> h, bool include_next_token,
+                           std::vector<int64_t>& starts) {
+  int64_t n_mask = std::max<int64_t>(static_cast<int64_t>(h.size()) - 1, 0);  // entropies[:, 1:]
+  if (!include_next_token && n_mask > 0) --n_mask;                            // patch_start_mask[:, :-1]
+  forced_starts(starts);
+  for (int64_t j = 0; j < n_mask; ++j)
+    if (entropy_mask(args, h, j)) starts.push_back(j + 2);
+  return n_mask + 2;  // trunc_seq_len, shifted by the two forced starts
 }
 
 // tokens (L) -> starts [0, 1, k for k in 2..L where token k-1 ends a patch]; padded with L+1.
-RowStarts space_row_starts(std::span<const int32_t> tok) {
+int64_t space_row_starts(std::span<const int32_t> tok, std::vector<int64_t>& starts) {
   const int64_t n = static_cast<int64_t>(tok.size());
-  RowStarts r;
-  r.starts = {0, 1};
+  forced_starts(starts);
   for (int64_t i = 1; i < n; ++i) {
     // Only the first delimiter of a run ends a patch (against the original flags); tokens < 4 always do.
     const bool end =
         (space_delimiter(tok[static_cast<size_t>(i)]) && !space_delimiter(tok[static_cast<size_t>(i - 1)])) ||
         tok[static_cast<size_t>(i)] < kByteOffset;
-    if (end) r.starts.push_back(i + 1);
+    if (end) starts.push_back(i + 1);
   }
-  r.pad = n + 1;
-  return r;
+  return n + 1;
 }
 
 // tokens (L) -> starts [0, 1, y+1 for each delimiter at y <= L-2]; padded with L.
-RowStarts bpe_row_starts(std::span<const int32_t> tok, int64_t row) {
+int64_t bpe_row_starts(std::span<const int32_t> tok, int64_t row, std::vector<int64_t>& starts) {
   const int64_t n = static_cast<int64_t>(tok.size());
-  RowStarts r;
-  r.starts = {0, 1};
+  forced_starts(starts);
   for (int64_t y = 0; y + 1 < n; ++y) {
     if (tok[static_cast<size_t>(y)] != kBpeDelimiterId) continue;
     if (y == 0)
@@ -87,10 +79,17 @@ RowStarts bpe_row_starts(std::span<const int32_t> tok, int64_t row) {
           "[patch_lengths] bpe mode: row " + std::to_string(row) +
           " has the BPE delimiter (id 3) at position 0; the start after it duplicates the forced start at "
           "token 1 and gives a zero-length patch (the reference fails an assertion here)");
-    r.starts.push_back(y + 1);
+    starts.push_back(y + 1);
   }
-  r.pad = n;
-  return r;
+  return n;
+}
+
+// The dynamic modes' start ids of row `row` into `starts`; returns the id the reference pads them with.
+int64_t row_starts(const PatcherArgs& args, std::span<const int32_t> tok, std::span<const float> h, int64_t row,
+                   bool include_next_token, std::vector<int64_t>& starts) {
+  if (args.patching_mode == PatchingMode::Entropy) return entropy_row_starts(args, h, include_next_token, starts);
+  if (args.patching_mode == PatchingMode::Space) return space_row_starts(tok, starts);
+  return bpe_row_starts(tok, row, starts);
 }
 
 std::string row_context(const PatcherArgs& args, bool include_next_token) {
@@ -150,11 +149,16 @@ bool space_delimiter(int32_t token) {
 }
 
 std::vector<int32_t> split_long_patches(std::span<const int32_t> lengths, int64_t max_patch_length) {
+  std::vector<int32_t> out;
+  split_long_patches(lengths, max_patch_length, out);
+  return out;
+}
+
+void split_long_patches(std::span<const int32_t> lengths, int64_t max_patch_length, std::vector<int32_t>& out) {
   if (max_patch_length < 1)
     throw ConfigError("field 'max_patch_length' must be at least 1, got " + std::to_string(max_patch_length));
   const int32_t m = static_cast<int32_t>(std::min<int64_t>(max_patch_length, INT32_MAX));
-  std::vector<int32_t> out;
-  out.reserve(lengths.size());
+  out.clear();
   for (int32_t l : lengths) {
     while (l > m) {
       out.push_back(m);
@@ -162,7 +166,6 @@ std::vector<int32_t> split_long_patches(std::span<const int32_t> lengths, int64_
     }
     out.push_back(l);
   }
-  return out;
 }
 
 std::vector<std::vector<int32_t>> patch_lengths_batch(const PatcherArgs& args,
@@ -209,14 +212,9 @@ std::vector<std::vector<int32_t>> patch_lengths_batch(const PatcherArgs& args,
       std::vector<RowStarts> starts(static_cast<size_t>(n_rows));
       for (int64_t b = 0; b < n_rows; ++b) {
         RowStarts& r = starts[static_cast<size_t>(b)];
-        if (args.patching_mode == PatchingMode::Entropy)
-          r = entropy_row_starts(
-              args, entropies.subspan(static_cast<size_t>(b * seq_len), static_cast<size_t>(seq_len)),
-              include_next_token);
-        else if (args.patching_mode == PatchingMode::Space)
-          r = space_row_starts(row_tokens(b));
-        else
-          r = bpe_row_starts(row_tokens(b), b);
+        const auto h = entropy_mode ? entropies.subspan(static_cast<size_t>(b * seq_len), static_cast<size_t>(seq_len))
+                                    : std::span<const float>{};
+        r.pad = row_starts(args, row_tokens(b), h, b, include_next_token, r.starts);
       }
       check_padding(starts, args, include_next_token);
       rows = lengths_from_starts(starts, n_total, args, include_next_token);
@@ -247,8 +245,39 @@ std::vector<std::vector<int32_t>> patch_lengths_batch(const PatcherArgs& args,
 
 std::vector<int32_t> patch_lengths(const PatcherArgs& args, std::span<const int32_t> tokens,
                                    std::span<const float> entropies, bool include_next_token) {
-  if (tokens.empty()) throw ShapeError("[patch_lengths] tokens (0): a row needs at least one token");
-  return std::move(patch_lengths_batch(args, tokens, entropies, 1, include_next_token).front());
+  args.validate("[patch_lengths] patcher args");
+  std::vector<int32_t> out;
+  PatchScratch scratch;
+  patch_lengths(args, tokens, entropies, include_next_token, out, scratch);
+  return out;
+}
+
+void patch_lengths(const PatcherArgs& args, std::span<const int32_t> tokens, std::span<const float> entropies,
+                   bool include_next_token, std::vector<int32_t>& out, PatchScratch& scratch) {
+  const int64_t n = static_cast<int64_t>(tokens.size()), n_total = n + (include_next_token ? 1 : 0);
+  if (n == 0) throw ShapeError("[patch_lengths] tokens (0): a row needs at least one token");
+  const bool entropy_mode = args.patching_mode == PatchingMode::Entropy;
+  if (entropy_mode ? entropies.size() != tokens.size() : !entropies.empty() && entropies.size() != tokens.size())
+    throw ShapeError("[patch_lengths] entropies (" + std::to_string(entropies.size()) + ") vs tokens (1," +
+                     std::to_string(n) + ")" + (entropy_mode ? ": entropy mode needs one entropy per token" : ""));
+  out.clear();
+  if (args.patching_mode == PatchingMode::Static) {
+    const int64_t ps = args.static_patch_size();
+    for (int64_t left = n_total; left > 0; left -= ps) out.push_back(static_cast<int32_t>(std::min(ps, left)));
+  } else if (args.patching_mode == PatchingMode::Byte) {
+    out.assign(static_cast<size_t>(n_total), 1);
+  } else {
+    // One row needs no padding: the lengths are the gaps between its increasing starts.
+    const std::vector<int64_t>& s = scratch.starts;
+    row_starts(args, tokens, entropies, 0, include_next_token, scratch.starts);
+    for (size_t k = 0; k < s.size(); ++k)
+      out.push_back(static_cast<int32_t>((k + 1 < s.size() ? s[k + 1] : n_total) - s[k]));
+    while (!out.empty() && out.back() == 0) out.pop_back();  // a one-token row: the forced start 1 is empty
+  }
+  if (args.max_patch_length) {
+    split_long_patches(out, *args.max_patch_length, scratch.split);
+    out.swap(scratch.split);
+  }
 }
 
 std::vector<int32_t> patch_start_ids(std::span<const int32_t> lengths) {

@@ -31,6 +31,16 @@ bool space_delimiter(int32_t token);
 std::vector<int32_t> patch_lengths(const PatcherArgs& args, std::span<const int32_t> tokens,
                                    std::span<const float> entropies, bool include_next_token);
 
+// Buffers the allocation-free patch_lengths reuses between calls.
+struct PatchScratch {
+  std::vector<int64_t> starts;  // a row's patch start ids
+  std::vector<int32_t> split;   // lengths being split by max_patch_length
+};
+// patch_lengths of one row into `out`, for `args` already validated: out's and scratch's capacity is reused,
+// so a warm call on a row no longer than before allocates nothing (the training and evaluation steps).
+void patch_lengths(const PatcherArgs& args, std::span<const int32_t> tokens, std::span<const float> entropies,
+                   bool include_next_token, std::vector<int32_t>& out, PatchScratch& scratch);
+
 // tokens (B,L), entropies (B,L) or empty, row-major -> B rows of P lengths, right-padded with 0, trailing
 // all-zero columns cut, as the reference's Patcher.patch on a batch. Row b equals patch_lengths of row b
 // alone padded with zeros, except where the reference's own batch padding changes or breaks it:
@@ -47,5 +57,7 @@ std::vector<int32_t> patch_start_ids(std::span<const int32_t> lengths);
 
 // The reference's split_large_numbers: each length above m becomes m, m, ..., rest (zeros are kept).
 std::vector<int32_t> split_long_patches(std::span<const int32_t> lengths, int64_t max_patch_length);
+// The same into `out` (cleared; its capacity reused).
+void split_long_patches(std::span<const int32_t> lengths, int64_t max_patch_length, std::vector<int32_t>& out);
 
 }  // namespace blt::patching

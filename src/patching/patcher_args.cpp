@@ -4,6 +4,7 @@
 #include "patching/patcher_args.h"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "core/error.h"
@@ -45,22 +46,34 @@ void PatcherArgs::validate(const std::string& where) const {
   auto fail = [&](const std::string& field, const std::string& why) {
     throw ConfigError(where + ": field '" + field + "' " + why);
   };
-  if (std::isnan(threshold)) fail("threshold", "is NaN");
+  // The patchers compare float32 entropies with float32 thresholds: a value beyond float's range (or NaN)
+  // has no float32 value (the conversion would be undefined).
+  auto float32 = [&](const char* field, double v) {
+    if (std::isnan(v)) fail(field, "is NaN");
+    if (!(std::fabs(v) <= std::numeric_limits<float>::max())) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "%.6g", v);
+      fail(field, std::string("must be within float32's range, got ") + buf);
+    }
+  };
+  float32("threshold", threshold);
   if (threshold < 0) fail("threshold", "must not be negative, got " + std::to_string(threshold));
-  if (threshold_add && std::isnan(*threshold_add)) fail("threshold_add", "is NaN");
-  if (max_patch_length && *max_patch_length < 1)
-    fail("max_patch_length", "must be at least 1, got " + std::to_string(*max_patch_length));
-  if (!(patch_size > 0) || !std::isfinite(patch_size))
-    fail("patch_size", "must be positive and finite, got " + std::to_string(patch_size));
+  if (threshold_add) float32("threshold_add", *threshold_add);
+  auto bound = [&](const char* field, int64_t v, int64_t hi) {
+    if (v < 1 || v > hi) fail(field, "must be in [1, " + std::to_string(hi) + "], got " + std::to_string(v));
+  };
+  if (max_patch_length) bound("max_patch_length", *max_patch_length, kMaxPatchLength);
+  if (!(patch_size > 0) || !(patch_size <= static_cast<double>(kMaxPatchLength)))
+    fail("patch_size",
+         "must be in (0, " + std::to_string(kMaxPatchLength) + "], got " + std::to_string(patch_size));
   if (patching_mode == PatchingMode::Static) {
     // The reference fills an integer tensor with patch_size (truncating 4.5 to 4) and then fails
     // its sum assertion, so a fractional static patch size never works there.
-    if (patch_size != std::floor(patch_size) || patch_size > std::numeric_limits<int32_t>::max())
+    if (patch_size != std::floor(patch_size))
       fail("patch_size", "must be a whole number of bytes in static mode, got " + std::to_string(patch_size) +
                              " (the reference truncates it and then fails its patch-length sum check)");
   }
-  if (patching_batch_size < 1)
-    fail("patching_batch_size", "must be at least 1, got " + std::to_string(patching_batch_size));
+  bound("patching_batch_size", patching_batch_size, kMaxPatchingBatch);
 }
 
 PatcherArgs parse_patcher_args(const nlohmann::json& obj, const std::string& where) {

@@ -25,6 +25,11 @@ enum class PatchingMode {
 PatchingMode parse_patching_mode(const std::string& s);  // ConfigError naming 'patching_mode'
 std::string to_string(PatchingMode m);
 
+// Upper bounds, so a hostile patcher_args cannot make a patch or a batch absurdly large: a patch is
+// at most as long as the longest sequence a model takes (nn::kMaxSeqlen, 2^24), a batch at most 2^20.
+inline constexpr int64_t kMaxPatchLength = int64_t{1} << 24;    // max_patch_length, patch_size
+inline constexpr int64_t kMaxPatchingBatch = int64_t{1} << 20;  // patching_batch_size
+
 struct PatcherArgs {
   PatchingMode patching_mode = PatchingMode::Entropy;       // e.g. "entropy"
   std::string patching_device = "cuda";                     // e.g. "cpu"; unused (always CPU here)
@@ -40,7 +45,8 @@ struct PatcherArgs {
   bool log_time = false;                    // e.g. false; unused
 
   // Throws ConfigError naming the field: threshold NaN or negative, threshold_add NaN,
-  // max_patch_length < 1, patch_size not positive (static mode: not an integer), batch size < 1.
+  // max_patch_length outside [1, 2^24], patch_size not in (0, 2^24] (static mode: not an integer),
+  // patching_batch_size outside [1, 2^20].
   void validate(const std::string& where) const;
   // patch_size as the integer static mode uses (validate() has checked it).
   int64_t static_patch_size() const { return static_cast<int64_t>(patch_size); }

@@ -9,6 +9,7 @@ namespace blt::patching {
 
 RowPatcher::RowPatcher(const PatcherArgs& args, const lm::LMTransformer* entropy, int32_t eos_id)
     : args_(args), eos_id_(eos_id) {
+  args.validate("patcher args");  // once here: each row's patching then builds no message
   if (args.patching_mode == patching::PatchingMode::Entropy && !entropy)
     throw ConfigError("patching_mode entropy needs an entropy model");
   if (args.patching_mode == patching::PatchingMode::Bpe)
@@ -47,13 +48,14 @@ void RowPatcher::layout(std::span<const int32_t> tokens, int64_t B, int64_t N, P
       rows_[b] = {1};
       for (int64_t left = N; left > 0; left -= ps) rows_[b].push_back(static_cast<int32_t>(std::min(ps, left)));
     } else {
-      rows_[b] = patching::patch_lengths(args_, row, entropies.empty() ? std::span<const float>{} : entropies.subspan(b * N, N), true);
+      patching::patch_lengths(args_, row, entropies.empty() ? std::span<const float>{} : entropies.subspan(b * N, N),
+                              true, rows_[b], scratch_);
     }
     P = std::max(P, rows_[b].size());
   }
   flat_.assign(B * P, 0);
   for (int64_t b = 0; b < B; ++b) std::copy(rows_[b].begin(), rows_[b].end(), flat_.begin() + b * P);
-  out = make_patch_layout(tokens, flat_, B, N, static_cast<int64_t>(P), eos_id_);
+  make_patch_layout(tokens, flat_, B, N, static_cast<int64_t>(P), eos_id_, out);
 }
 
 }  // namespace blt::patching

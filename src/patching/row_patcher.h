@@ -13,13 +13,15 @@
 
 #include "lm/entropies.h"
 #include "patching/patch_layout.h"
+#include "patching/patcher.h"
 #include "patching/patcher_args.h"
 
 namespace blt::patching {
 
 // Entropies are computed in chunks of this many tokens (clamped to the entropy model's max_seqlen), each
-// with fresh context, as the reference's calculate_entropies.
-inline constexpr int64_t kEntropyChunk = 8192;
+// with fresh context, as the reference's calculate_entropies; the default of lm::EntropyOptions, which
+// `blt preprocess` and training also use, so every path cuts a document alike.
+inline constexpr int64_t kEntropyChunk = lm::EntropyOptions{}.chunk;
 
 class RowPatcher {
  public:
@@ -43,7 +45,8 @@ class RowPatcher {
   std::unique_ptr<lm::EntropyComputer> ec_;  // one for the patcher's life: its arena is reused
   double entropy_flops_ = 0;
   std::vector<float> h_;
-  std::vector<std::vector<int32_t>> rows_;
+  std::vector<std::vector<int32_t>> rows_;  // per row, capacity kept: warm steps allocate nothing
+  PatchScratch scratch_;
   std::vector<int32_t> flat_;
 };
 

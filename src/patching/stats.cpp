@@ -1,5 +1,5 @@
-// Patch length statistics and their text rendering: one sorted copy of the
-// non-empty lengths gives median/min/max; buckets are filled in one pass;
+// Patch length statistics and their text rendering: a count per distinct
+// length gives median/min/max and the buckets (so lengths can be streamed);
 // the text bar chart is scaled to the fullest bucket (40 characters).
 #include "patching/stats.h"
 
@@ -22,36 +22,53 @@ std::vector<LengthBucket> empty_histogram() {
   return h;
 }
 
+// The k-th smallest length (0-based) of the counted ones.
+int32_t kth_length(const std::map<int32_t, int64_t>& counts, int64_t k) {
+  for (const auto& [l, c] : counts) {
+    if (k < c) return l;
+    k -= c;
+  }
+  throw InternalError("[patch_stats] rank past the count");
+}
+
 }  // namespace
 
-PatchStats patch_stats(std::span<const int32_t> lengths) {
-  PatchStats s;
-  s.histogram = empty_histogram();
-  std::vector<int32_t> sorted;
-  sorted.reserve(lengths.size());
+void PatchStatsAccumulator::add(std::span<const int32_t> lengths) {
   for (int32_t l : lengths) {
     if (l < 0) throw ShapeError("[patch_stats] negative patch length " + std::to_string(l));
-    if (l == 0) continue;
-    sorted.push_back(l);
-    s.n_positions += l;
-    for (LengthBucket& b : s.histogram)
-      if (b.lo <= l && l <= b.hi) ++b.count;
+    if (l > 0) ++counts_[l];
   }
-  if (sorted.empty()) return s;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t n = sorted.size();
-  s.n_patches = static_cast<int64_t>(n);
+}
+
+PatchStats PatchStatsAccumulator::stats() const {
+  PatchStats s;
+  s.histogram = empty_histogram();
+  for (const auto& [l, c] : counts_) {
+    s.n_patches += c;
+    s.n_positions += static_cast<int64_t>(l) * c;
+    for (LengthBucket& b : s.histogram)
+      if (b.lo <= l && l <= b.hi) b.count += c;
+  }
+  if (s.n_patches == 0) return s;
+  const int64_t n = s.n_patches;
   s.mean = static_cast<double>(s.n_positions) / static_cast<double>(n);
-  s.median = n % 2 ? sorted[n / 2] : 0.5 * (static_cast<double>(sorted[n / 2 - 1]) + sorted[n / 2]);
-  s.min = sorted.front();
-  s.max = sorted.back();
+  s.median = n % 2 ? kth_length(counts_, n / 2)
+                   : 0.5 * (static_cast<double>(kth_length(counts_, n / 2 - 1)) + kth_length(counts_, n / 2));
+  s.min = counts_.begin()->first;
+  s.max = counts_.rbegin()->first;
   return s;
 }
 
+PatchStats patch_stats(std::span<const int32_t> lengths) {
+  PatchStatsAccumulator acc;
+  acc.add(lengths);
+  return acc.stats();
+}
+
 PatchStats patch_stats(const std::vector<std::vector<int32_t>>& rows) {
-  std::vector<int32_t> all;
-  for (const auto& r : rows) all.insert(all.end(), r.begin(), r.end());
-  return patch_stats(all);
+  PatchStatsAccumulator acc;
+  for (const auto& r : rows) acc.add(r);
+  return acc.stats();
 }
 
 std::string format_patch_stats(const PatchStats& s) {

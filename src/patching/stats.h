@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,6 +25,17 @@ struct PatchStats {
   int32_t min = 0;
   int32_t max = 0;
   std::vector<LengthBucket> histogram;  // lengths 1..16 one bucket each, then 17-32, 33-64, 65+
+};
+
+// Statistics of lengths fed in any number of pieces (a streamed `blt patch`): memory grows with the
+// number of distinct lengths only, never with the number of patches.
+class PatchStatsAccumulator {
+ public:
+  void add(std::span<const int32_t> lengths);  // ShapeError for a negative length
+  PatchStats stats() const;
+
+ private:
+  std::map<int32_t, int64_t> counts_;  // non-empty length -> patches of that length
 };
 
 // lengths (P) of one or more rows -> statistics; all zero for no patches.

@@ -2,6 +2,7 @@
 #include "pipeline/blt_task.h"
 
 #include "eval/flops.h"
+#include "io/json_fields.h"
 #include "ops/cross_entropy.h"
 
 namespace blt::pipeline {
@@ -13,6 +14,9 @@ BltTask::BltTask(modeldir::BltModel& model, const data::Corpus* valid, int64_t v
       patcher_(model.patcher, model.entropy_lm(), model.args.eos_id) {}
 
 Var BltTask::loss(Graph& g, std::span<const int32_t> rows, std::span<const float> side, int64_t B, int64_t L) {
+  if (patcher_.args().patching_mode == patching::PatchingMode::Entropy && side.empty())
+    throw ConfigError("entropy-patched BLT training needs the per-document entropies attached to the stream "
+                      "(pipeline::training_entropies), not entropies of packed rows");
   x_.resize(B * L);
   y_.resize(B * L);
   h_.resize(side.empty() ? 0 : B * L);
@@ -20,14 +24,13 @@ Var BltTask::loss(Graph& g, std::span<const int32_t> rows, std::span<const float
     for (int64_t t = 0; t < L; ++t) {
       x_[b * L + t] = rows[b * (L + 1) + t];
       y_[b * L + t] = rows[b * (L + 1) + t + 1];
-      if (!side.empty()) h_[b * L + t] = side[b * (L + 1) + t];  // cached entropies (blt preprocess)
+      if (!side.empty()) h_[b * L + t] = side[b * (L + 1) + t];  // per-document entropies
     }
   patcher_.layout(x_, B, L, layout_, h_);
   for (int32_t l : layout_.lengths) {
     length_sum_ += l;
     patches_ += l > 0;
   }
-  bytes_ += B * L;
   seq_len_ = L;
   return ops::cross_entropy(g, model_.model->forward(g, x_, layout_), y_, ops::Reduction::Mean);
 }
@@ -36,19 +39,28 @@ nlohmann::json BltTask::step_stats() {
   const double mean = patches_ ? static_cast<double>(length_sum_) / static_cast<double>(patches_) : 0.0;
   nlohmann::json j = {{"patches", patches_}, {"mean_patch_size", mean}};
   if (patches_) j["analytic_flops_per_byte"] = 3 * eval::blt_flops(model_.args, mean, seq_len_).total();
-  const double ent = patcher_.entropy_flops();
-  if (bytes_ && ent > entropy_flops_) j["entropy_flops_per_byte"] = (ent - entropy_flops_) / static_cast<double>(bytes_);
-  entropy_flops_ = ent;
-  bytes_ = patches_ = length_sum_ = 0;
+  patches_ = length_sum_ = 0;
   return j;
+}
+
+nlohmann::json BltTask::stats_window() const {
+  return {{"patches", patches_}, {"length_sum", length_sum_}, {"seq_len", seq_len_}};
+}
+
+void BltTask::restore_stats_window(const nlohmann::json& window, const std::string& where) {
+  if (window.empty()) return;  // a checkpoint from before the window was kept
+  io::JsonFields f(window, where);
+  f.required("patches", patches_);
+  f.required("length_sum", length_sum_);
+  f.required("seq_len", seq_len_);
+  f.finish();
+  if (patches_ < 0 || length_sum_ < 0 || seq_len_ < 0) throw FormatError(where + ": negative counts");
 }
 
 std::optional<double> BltTask::validate() {
   if (!valid_) return std::nullopt;
   data::EvalWindows windows(*valid_, model_.args.max_encoder_seq_length);
-  const double before = patcher_.entropy_flops();
   last_eval_ = eval::evaluate(model_, patcher_, windows, valid_bytes_);
-  entropy_flops_ += patcher_.entropy_flops() - before;  // validation is not training work
   return last_eval_->bpb;
 }
 

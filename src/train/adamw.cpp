@@ -1,11 +1,20 @@
-// AdamW update, gradient clipping and the warmup+cosine schedule.
+// AdamW update, gradient clipping and the warmup+cosine schedule. The loops
+// over the parameter arenas fork a team only with more than one thread (even a
+// one-thread OpenMP region allocates in libgomp; a warm step allocates nothing).
 #include "train/adamw.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numbers>
 
+#include "ops/parallel.h"
+
 namespace blt::train {
+
+namespace {
+// Whether a pass over n parameter entries forks a team.
+bool fork_over(int64_t n) { return ops::worth_forking(static_cast<double>(n), 1 << 15); }
+}  // namespace
 
 double lr_factor(const ScheduleConfig& c, int64_t step) {
   if (step <= c.warmup && c.warmup > 0) return static_cast<double>(step) / c.warmup;
@@ -20,15 +29,13 @@ double clip_grad_norm(const nn::ParamRegistry& reg, double max_norm) {
   double norm = 0;
   dispatch(g.dtype(), [&]<class T>() {
     const T* p = g.data<T>();
-    double ss = 0;
-#pragma omp parallel for simd reduction(+ : ss) schedule(static)
-    for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(p[i]) * p[i];
-    norm = std::sqrt(ss);
-    if (max_norm > 0 && norm > max_norm) {
+    norm = std::sqrt(ops::parallel_sum(n, fork_over(n), [&](int64_t i) { return static_cast<double>(p[i]) * p[i]; }));
+    if (max_norm > 0 && std::isfinite(norm) && norm > max_norm) {  // a non-finite norm is the caller's to report
       const T c = static_cast<T>(max_norm / (norm + 1e-6));
       T* q = g.data<T>();
-#pragma omp parallel for simd schedule(static)
-      for (int64_t i = 0; i < n; ++i) q[i] *= c;
+      ops::parallel_blocks(n, fork_over(n), [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) q[i] *= c;
+      });
     }
   });
   return norm;
@@ -54,13 +61,14 @@ void AdamW::step(double lr) {
     const T step_size = static_cast<T>(lr / bc1);
     const T inv_sqrt_bc2 = static_cast<T>(1 / std::sqrt(bc2));
     const T eps = static_cast<T>(cfg_.eps);
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      p[i] *= decay;
-      m[i] = b1 * m[i] + (1 - b1) * g[i];
-      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
-    }
+    ops::parallel_blocks(n, fork_over(n), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        p[i] *= decay;
+        m[i] = b1 * m[i] + (1 - b1) * g[i];
+        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+        p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+      }
+    });
   });
 }
 

@@ -28,7 +28,8 @@ struct ScheduleConfig {
 double lr_factor(const ScheduleConfig& c, int64_t step);
 
 // Scales all gradients so their global L2 norm is at most max_norm (torch's clip_grad_norm_);
-// returns the norm before clipping. max_norm <= 0 only measures.
+// returns the norm before clipping. max_norm <= 0 only measures; a non-finite norm leaves the
+// gradients as they are (the trainer names the tensor).
 double clip_grad_norm(const nn::ParamRegistry& reg, double max_norm);
 
 class AdamW {

@@ -48,24 +48,80 @@ TrainerConfig trainer_config_from_json(const nlohmann::json& j, const std::strin
   f.required("keep", c.keep);
   f.required("seed", c.seed);
   f.finish();
+  validate(c, where);
   return c;
+}
+
+namespace {
+// ConfigError "where: field 'name' must be <want>, got <value>" unless ok.
+template <class V>
+void require(bool ok, const std::string& where, const char* name, const char* want, V value) {
+  if (ok) return;
+  std::ostringstream got;
+  got << value;
+  throw ConfigError(where + ": field '" + name + "' must be " + want + ", got " + got.str());
+}
+}  // namespace
+
+void validate(const TrainerConfig& c, const std::string& where) {
+  require(c.steps >= 1, where, "steps", "at least 1", c.steps);
+  require(c.batch >= 1, where, "batch", "at least 1", c.batch);
+  require(c.seq_len >= 0, where, "seq_len", "positive (or 0: the model's max)", c.seq_len);
+  require(c.grad_accum >= 1, where, "grad_accum", "at least 1", c.grad_accum);
+  require(std::isfinite(c.adam.lr) && c.adam.lr > 0, where, "lr", "a finite number above 0", c.adam.lr);
+  require(c.adam.beta1 >= 0 && c.adam.beta1 < 1, where, "beta1", "in [0, 1)", c.adam.beta1);
+  require(c.adam.beta2 >= 0 && c.adam.beta2 < 1, where, "beta2", "in [0, 1)", c.adam.beta2);
+  require(std::isfinite(c.adam.eps) && c.adam.eps > 0, where, "eps", "a finite number above 0", c.adam.eps);
+  require(std::isfinite(c.adam.weight_decay) && c.adam.weight_decay >= 0, where, "weight_decay",
+          "a finite number >= 0", c.adam.weight_decay);
+  require(c.warmup >= 0, where, "warmup", "at least 0", c.warmup);
+  require(c.lr_min_ratio >= 0 && c.lr_min_ratio <= 1, where, "lr_min_ratio", "in [0, 1]", c.lr_min_ratio);
+  require(std::isfinite(c.clip), where, "clip", "a finite number (<= 0: no clipping)", c.clip);
+  require(c.log_every >= 1, where, "log_every", "at least 1", c.log_every);
+  require(c.eval_every >= 0, where, "eval_every", "at least 0", c.eval_every);
+  require(c.save_every >= 0, where, "save_every", "at least 0", c.save_every);
+  require(c.keep >= 1, where, "keep", "at least 1", c.keep);
 }
 
 Trainer::Trainer(TrainerConfig cfg, TrainTask& task, data::SequenceStream& stream, std::string out_dir)
     : cfg_(cfg), task_(task), stream_(stream), out_dir_(std::move(out_dir)), opt_(task.params(), cfg.adam),
       rng_(cfg.seed) {
-  if (cfg.steps < 1 || cfg.batch < 1 || cfg.seq_len < 1 || cfg.grad_accum < 1)
-    throw ConfigError("training: steps, batch, seq_len and grad_accum must be positive");
+  validate(cfg, "training");
+  if (cfg.seq_len < 1) throw ConfigError("training: field 'seq_len' must be resolved to a positive length");
   if (stream.seq_len() != cfg.seq_len) throw InternalError("stream and trainer disagree on seq_len");
   state_.rng = rng_.state();
 }
 
-bool Trainer::resume() {
-  const auto dir = latest_checkpoint(out_dir_);
-  if (!dir) return false;
-  state_ = load_checkpoint(*dir, task_.params(), opt_);
+std::string Trainer::try_load(const std::string& dir) {
+  try {
+    state_ = load_checkpoint(dir, task_.params(), opt_);
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+bool Trainer::resume(bool fallback) {
+  const auto dirs = list_checkpoints(out_dir_);
+  // Without `latest` (a crash between the first rename and its pointer) the newest directory is complete.
+  auto latest = latest_checkpoint(out_dir_);
+  if (!latest && !dirs.empty()) latest = dirs.back();
+  if (!latest) return false;
+  if (const std::string problem = try_load(*latest); !problem.empty()) {
+    // The newest earlier checkpoint that loads completely.
+    std::optional<std::string> previous;
+    for (auto it = dirs.rbegin(); it != dirs.rend() && !previous; ++it)
+      if (checkpoint_step(*it) < checkpoint_step(*latest) && try_load(*it).empty()) previous = *it;
+    const std::string what = "the newest checkpoint " + *latest + " is unusable (" + problem + ")";
+    if (!previous) throw FormatError(what + "; there is no intact earlier checkpoint");
+    if (!fallback)
+      throw FormatError(what + "; the previous intact checkpoint is " + *previous +
+                        " (--resume-fallback resumes from it)");
+    io::warn(what + "; resuming from the previous intact checkpoint " + *previous);
+  }
   rng_.set_state(state_.rng);
   stream_.seek(state_.data);
+  task_.restore_stats_window(state_.task_window, "train_state.json: task_window");
   // Drop metrics lines from after the checkpoint (an interrupted run logged past it).
   const fs::path metrics = fs::path(out_dir_) / "metrics.jsonl";
   if (fs::exists(metrics)) {
@@ -98,6 +154,7 @@ void Trainer::log(const nlohmann::json& line) {
 void Trainer::save() {
   state_.data = stream_.position();
   state_.rng = rng_.state();
+  state_.task_window = task_.stats_window();
   save_checkpoint(out_dir_, task_.params(), opt_, state_, cfg_.keep);
   task_.save_model(out_dir_);
 }
@@ -110,21 +167,32 @@ double Trainer::forward_backward() {
     graph_.reset();
     Var loss = task_.loss(graph_, rows_, stream_.has_side() ? std::span<const float>(side_) : std::span<const float>{},
                           cfg_.batch, cfg_.seq_len);
+    const double value = loss.value.at(0);
+    if (!std::isfinite(value)) {
+      const auto bad = first_non_finite(task_.params(), ParamArena::Values);
+      throw DivergenceError("step " + std::to_string(state_.step + 1) + ": non-finite loss (" + std::to_string(value) +
+                            ") in micro-batch " + std::to_string(micro) +
+                            (bad ? "; non-finite weight in " + *bad : std::string("; the weights are finite")));
+    }
     // Each micro-batch holds the same number of targets: average them.
     dispatch(loss.dtype(), [&]<class T>() { *loss.grad.data<T>() = T(1) / static_cast<T>(cfg_.grad_accum); });
     graph_.backward();
-    step_loss += loss.value.at(0) / static_cast<double>(cfg_.grad_accum);
+    step_loss += value / static_cast<double>(cfg_.grad_accum);
   }
   return step_loss;
 }
 
-namespace {
+double Trainer::clip_checked() {
+  const double norm = clip_grad_norm(task_.params(), cfg_.clip);
+  if (!std::isfinite(norm)) {
+    const auto bad = first_non_finite(task_.params(), ParamArena::Grads);
+    throw DivergenceError("step " + std::to_string(state_.step + 1) + ": non-finite gradient in " +
+                          bad.value_or("(no tensor: the norm overflowed)"));
+  }
+  return norm;
+}
 
-// Loss and FLOPs summed over the steps since the last metrics line.
-struct LogWindow {
-  double loss = 0, flops = 0;
-  int64_t steps = 0;
-};
+namespace {
 
 // One metrics line: the window's mean loss and FLOPs per byte (`targets` per step), the step's report
 // `r` and the run's totals in `s`, then the task's stats.
@@ -153,7 +221,7 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
   const auto run_start = clock::now();
   const double seconds_before = state_.seconds;
   int64_t run_targets = 0, run_steps = 0;
-  LogWindow window;
+  LogWindow& window = state_.window;  // checkpointed: a resumed run logs the lines an uninterrupted one does
   while (state_.step < cfg_.steps) {
     if (stop.load()) {
       save();
@@ -165,9 +233,12 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
     graph_.flops().clear();
     state_.flops += step_flops;
     window.flops += step_flops;
-    const double grad_norm = clip_grad_norm(task_.params(), cfg_.clip);
+    const double grad_norm = clip_checked();
+    if (const auto warning = loss_watch_.observe(state_.step + 1, step_loss)) io::warn(*warning);
     const double lr = cfg_.adam.lr * lr_factor(sched, state_.step + 1);
     opt_.step(lr);
+    if (const auto bad = first_non_finite(task_.params(), ParamArena::Values))
+      throw DivergenceError("step " + std::to_string(state_.step + 1) + ": non-finite weight in " + *bad);
     ++state_.step;
     const int64_t targets = cfg_.batch * cfg_.seq_len * cfg_.grad_accum;
     state_.tokens_seen += targets;

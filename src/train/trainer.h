@@ -3,7 +3,10 @@
 // cross-entropy built by the TrainTask on a fresh tape, backward, global-norm
 // clipping, AdamW at the warmup+cosine rate. It logs metrics as JSON Lines,
 // validates and checkpoints periodically, stops cleanly (with a checkpoint)
-// when asked, and resume() continues bit-exactly from the newest checkpoint.
+// when asked, and resume() continues bit-exactly from the newest checkpoint
+// (or, when asked, the newest intact one). A non-finite loss, gradient norm or
+// weight stops it with a DivergenceError naming the step and the tensor, before
+// anything of that state is written.
 #pragma once
 
 #include <atomic>
@@ -17,6 +20,7 @@
 #include "data/packing.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
+#include "train/guards.h"
 
 namespace blt::train {
 
@@ -30,6 +34,10 @@ class TrainTask {
   virtual Var loss(Graph& g, std::span<const int32_t> rows, std::span<const float> side, int64_t B, int64_t L) = 0;
   // Statistics of the micro-batches since the last call (e.g. patch counts), for the metrics line.
   virtual nlohmann::json step_stats() { return nlohmann::json::object(); }
+  // The sums step_stats() has gathered so far, as JSON (a checkpoint carries them, so the first metrics
+  // line after a resume is the uninterrupted run's), and their restoration from that JSON.
+  virtual nlohmann::json stats_window() const { return nlohmann::json::object(); }
+  virtual void restore_stats_window(const nlohmann::json& /*window*/, const std::string& /*where*/) {}
   // Bits per byte on the held-out data; nullopt when there is none.
   virtual std::optional<double> validate() = 0;
   // Writes the model's own files (configuration and weights) into dir.
@@ -52,7 +60,11 @@ struct TrainerConfig {
   uint64_t seed = 42;         // the trainer's Rng
 };
 nlohmann::json to_json(const TrainerConfig& c);
+// Reads and validate()s the settings.
 TrainerConfig trainer_config_from_json(const nlohmann::json& j, const std::string& where);
+// ConfigError naming `where` and the field for any setting out of range (batch 0, steps -5, lr nan,
+// keep -1, ...); seq_len 0 passes (the model's default, resolved by the caller).
+void validate(const TrainerConfig& c, const std::string& where);
 
 struct StepReport {
   int64_t step = 0, total = 0;
@@ -69,8 +81,11 @@ class Trainer {
  public:
   Trainer(TrainerConfig cfg, TrainTask& task, data::SequenceStream& stream, std::string out_dir);
 
-  // Restores the newest checkpoint of out_dir; false if there is none.
-  bool resume();
+  // Restores the checkpoint `latest` names (without `latest`, the newest step_* directory); false if
+  // there is none. An unusable one (missing or truncated file, bad train_state.json, missing directory)
+  // is a FormatError naming it, the reason and the newest intact earlier checkpoint; with `fallback`
+  // that one is restored instead (with a warning).
+  bool resume(bool fallback = false);
   // Trains to cfg.steps, or until `stop` turns true (then checkpoints). Returns the step reached.
   int64_t run(const std::atomic<bool>& stop, const std::function<void(const StepReport&)>& report);
 
@@ -78,11 +93,17 @@ class Trainer {
   const TrainerConfig& config() const { return cfg_; }
 
  private:
+  // Checkpoints the current state and writes the model files.
   void save();
   void log(const nlohmann::json& line);
+  // Loads `dir` into the model and optimizer; an empty string, or the reason it is unusable.
+  std::string try_load(const std::string& dir);
   // Zeroes the grads, then runs cfg_.grad_accum micro-batches forward and backward (grads accumulated,
-  // each scaled by 1/grad_accum). Returns the step's mean loss in nats per target.
+  // each scaled by 1/grad_accum). Returns the step's mean loss in nats per target; DivergenceError on a
+  // non-finite micro-batch loss.
   double forward_backward();
+  // Clips the gradients; DivergenceError naming the first non-finite gradient when the norm is not finite.
+  double clip_checked();
 
   TrainerConfig cfg_;
   TrainTask& task_;
@@ -91,6 +112,7 @@ class Trainer {
   AdamW opt_;
   TrainState state_;
   Rng rng_;
+  LossWatch loss_watch_;
   Graph graph_;
   std::vector<int32_t> rows_;
   std::vector<float> side_;

@@ -63,6 +63,23 @@ TEST(Shape, NumelOverflowThrowsEvenWithAZeroDimension) {
   EXPECT_EQ(Shape{}.numel(), 1);
 }
 
+TEST(Tensor, ByteCountOverflowThrowsNamingTheShape) {
+  // 2^62 elements fit int64, 2^62 * 4 bytes do not fit size_t: unchecked, the product wrapped to 0 and
+  // a 64-byte block came back for a 16 EiB tensor.
+  const int64_t quarter = int64_t{1} << 62;
+  try {
+    (void)Tensor::empty(Shape{quarter}, DType::F32);
+    ADD_FAILURE() << "expected blt::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("(4611686018427387904)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)Tensor::zeros(Shape{int64_t{1} << 31, int64_t{1} << 31}, DType::F64), Error);
+  EXPECT_THROW((void)Tensor::empty(Shape{kI64Max / 2 + 1, 1}, DType::F32), Error);
+  EXPECT_EQ(checked_nbytes(Shape{3, 5}, DType::F64), 120u);
+  // Storage's rounding up to 64 bytes must not wrap either.
+  EXPECT_THROW((void)Storage(std::numeric_limits<size_t>::max() - 3), Error);
+}
+
 TEST(Arena, HugeRequestThrowsInsteadOfWrapping) {
   Arena arena(1024);
   // SIZE_MAX - 3 + 63 wraps to a 0-byte rounded request: a tiny block handed out for an enormous one.

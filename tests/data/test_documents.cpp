@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "data/documents.h"
+#include "support/config_checks.h"
 #include "data/tokenizer.h"
 #include "io/json_fields.h"
 #include "support/fixtures.h"
@@ -36,16 +37,6 @@ std::vector<std::string> read_all(const std::string& path) {
   return docs;
 }
 
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
 
 class Documents : public ::testing::Test {
  protected:
@@ -109,41 +100,49 @@ TEST_F(Documents, JsonlZstStreamsManyChunksAndFrames) {
 
 TEST_F(Documents, MalformedLinesNameFileAndLine) {
   const std::string bad_json = write("bad.jsonl", jsonl({"ok", "ok"}) + "{\"text\": \"unterminated\n");
-  std::string msg = error_of<FormatError>([&] { read_all(bad_json); });
+  std::string msg = error_message<FormatError>([&] { read_all(bad_json); });
   EXPECT_NE(msg.find(bad_json + ":3"), std::string::npos) << msg;
 
   const std::string missing = write("missing.jsonl", jsonl({"ok"}) + R"({"txt": "x"})" + std::string("\n"));
-  msg = error_of<FormatError>([&] { read_all(missing); });
+  msg = error_message<FormatError>([&] { read_all(missing); });
   EXPECT_NE(msg.find(missing + ":2"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'text'"), std::string::npos) << msg;
 
   const std::string wrong_type = write("wrong.jsonl", std::string(R"({"text": 5})") + "\n");
-  msg = error_of<FormatError>([&] { read_all(wrong_type); });
+  msg = error_message<FormatError>([&] { read_all(wrong_type); });
   EXPECT_NE(msg.find(wrong_type + ":1"), std::string::npos) << msg;
 
   const std::string not_object = write("array.jsonl.zst", zstd_compress("\n[1, 2]\n"));
-  msg = error_of<FormatError>([&] { read_all(not_object); });
+  msg = error_message<FormatError>([&] { read_all(not_object); });
   EXPECT_NE(msg.find(not_object + ":2"), std::string::npos) << msg;
+}
+
+// Found by fuzz_corpus: nlohmann's out_of_range for a number beyond double escaped the reader.
+TEST_F(Documents, NumberBeyondDoubleNamesFileAndLine) {
+  const std::string huge = write("huge.jsonl", jsonl({"ok"}) + R"({"text": "x", "score": 1e400})" + "\n");
+  const std::string msg = error_message<FormatError>([&] { read_all(huge); });
+  EXPECT_NE(msg.find(huge + ":2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("1e400"), std::string::npos) << msg;
 }
 
 TEST_F(Documents, CorruptAndTruncatedZstd) {
   const std::string full = zstd_compress(jsonl({std::string(100000, 'q'), "tail"}));
   const std::string truncated = write("trunc.jsonl.zst", full.substr(0, full.size() / 2));
-  std::string msg = error_of<FormatError>([&] { read_all(truncated); });
+  std::string msg = error_message<FormatError>([&] { read_all(truncated); });
   EXPECT_NE(msg.find(truncated), std::string::npos) << msg;
   const std::string garbage = write("garbage.txt.zst", "this is not zstd data");
-  msg = error_of<FormatError>([&] { read_all(garbage); });
+  msg = error_message<FormatError>([&] { read_all(garbage); });
   EXPECT_NE(msg.find(garbage), std::string::npos) << msg;
 }
 
 TEST_F(Documents, MissingPathAndUnsupportedExtension) {
   const std::string missing = (dir_ / "nope.jsonl").string();
-  EXPECT_NE(error_of<IoError>([&] { data::expand_corpus_paths({missing}); }).find(missing),
+  EXPECT_NE(error_message<IoError>([&] { data::expand_corpus_paths({missing}); }).find(missing),
             std::string::npos);
-  EXPECT_NE(error_of<IoError>([&] { data::DocumentReader r(missing); }).find(missing), std::string::npos);
-  EXPECT_NE(error_of<IoError>([&] { data::load_corpus({missing}); }).find(missing), std::string::npos);
+  EXPECT_NE(error_message<IoError>([&] { data::DocumentReader r(missing); }).find(missing), std::string::npos);
+  EXPECT_NE(error_message<IoError>([&] { data::load_corpus({missing}); }).find(missing), std::string::npos);
   const std::string other = write("notes.md", "# hi");
-  EXPECT_NE(error_of<Error>([&] { data::expand_corpus_paths({other}); }).find(other), std::string::npos);
+  EXPECT_NE(error_message<Error>([&] { data::expand_corpus_paths({other}); }).find(other), std::string::npos);
 }
 
 TEST_F(Documents, DirectoriesAreRecursiveAndSorted) {
@@ -171,7 +170,7 @@ TEST_F(Documents, DirectoriesAreRecursiveAndSorted) {
   fs::create_directories(dir_ / "empty_dir" / "sub");
   write("empty_dir/sub/x.csv", "a,b");
   const std::string empty_dir = (dir_ / "empty_dir").string();
-  EXPECT_NE(error_of<Error>([&] { data::expand_corpus_paths({empty_dir}); }).find(empty_dir),
+  EXPECT_NE(error_message<Error>([&] { data::expand_corpus_paths({empty_dir}); }).find(empty_dir),
             std::string::npos);
 }
 
@@ -180,7 +179,7 @@ TEST_F(Documents, EmptyCorpusIsAnErrorAndEmptyFilesWarn) {
   io::set_warning_sink([&](const std::string& m) { warnings.push_back(m); });
   const std::string empty_txt = write("e.txt", "");
   const std::string empty_texts = write("e.jsonl", jsonl({"", ""}) + "\n");
-  const std::string msg = error_of<Error>([&] { data::load_corpus({empty_txt, empty_texts}); });
+  const std::string msg = error_message<Error>([&] { data::load_corpus({empty_txt, empty_texts}); });
   EXPECT_NE(msg.find("no documents found in"), std::string::npos) << msg;
   EXPECT_NE(msg.find(empty_txt), std::string::npos) << msg;
   EXPECT_NE(msg.find(empty_texts), std::string::npos) << msg;

@@ -17,6 +17,8 @@
 #include "io/safetensors.h"
 #include "io/temp_dir.h"
 #include "modeldir/blt_model.h"
+#include "modeldir/weights.h"
+#include "nn/param_io.h"
 #include "patching/row_patcher.h"
 #include "support/fixtures.h"
 #include "support/gradcheck.h"
@@ -109,12 +111,55 @@ class CaptureWarnings {
   std::vector<std::string> messages;
 };
 
+// The fixture's entropy model (consolidated.pth) in a model whose attention window is `window`.
+modeldir::EntropyModel with_window(int64_t window) {
+  lm::LMTransformerArgs a =
+      modeldir::read_entropy_config((kLayout / "entropy_model" / "params.json").string()).args;
+  a.sliding_window = window;
+  modeldir::EntropyModel e = modeldir::EntropyModel::create(a, {});
+  modeldir::load_weights(*e.params, modeldir::find_weights((kLayout / "entropy_model").string()), DType::F32);
+  return e;
+}
+
+std::vector<float> entropy_logits(const lm::LMTransformer& lm, std::span<const int32_t> tokens) {
+  Graph g;
+  g.set_recording(false);
+  const Var out = lm.forward(g, tokens, 1, static_cast<int64_t>(tokens.size()));
+  return {out.value.data<float>(), out.value.data<float>() + out.value.numel()};
+}
+
+TEST(OfficialLayout, PthEntropyModelAttendsAsTheOfficialLoaderBuildsIt) {
+  std::vector<int32_t> tokens = {1};
+  for (char c : std::string("And the earth was without form, and void.")) tokens.push_back(c + 4);
+  CaptureWarnings warnings;
+  const modeldir::EntropyModel loaded = modeldir::EntropyModel::load((kLayout / "entropy_model").string());
+  EXPECT_EQ(warnings.messages.size(), 1u);
+  EXPECT_EQ(loaded.args.sliding_window, 512);
+  const std::vector<float> got = entropy_logits(*loaded.model, tokens);
+  EXPECT_EQ(got, entropy_logits(*with_window(512).model, tokens));
+  EXPECT_NE(got, entropy_logits(*with_window(8).model, tokens)) << "42 tokens: window 8 must differ";
+
+  // Our own layout (model.safetensors) keeps what params.json says, without a warning.
+  TempDir tmp;
+  const fs::path ours = tmp.path() / "entropy_model";
+  fs::create_directories(ours);
+  fs::copy_file(kLayout / "entropy_model" / "params.json", ours / "params.json");
+  nn::save_params(*with_window(8).params, (ours / "model.safetensors").string());
+  warnings.messages.clear();
+  const modeldir::EntropyModel own = modeldir::EntropyModel::load(ours.string());
+  EXPECT_TRUE(warnings.messages.empty());
+  EXPECT_EQ(own.args.sliding_window, 8);
+  EXPECT_EQ(entropy_logits(*own.model, tokens), entropy_logits(*with_window(8).model, tokens));
+}
+
 TEST(OfficialLayout, LoadsBf16WeightsAndPthEntropyModel) {
   CaptureWarnings warnings;
   const modeldir::BltModel m = modeldir::BltModel::load(kLayout.string());
-  // Every field of the reference's config and of the training config around the entropy model is known.
-  EXPECT_TRUE(warnings.messages.empty())
-      << warnings.messages.size() << " warnings, first: " << warnings.messages[0];
+  // Every field of the reference's config and of the training config around the entropy model is known:
+  // the one warning says that params.json's window (8) gives way to the official loader's 512.
+  ASSERT_EQ(warnings.messages.size(), 1u) << warnings.messages.size() << " warnings";
+  for (const char* want : {"entropy_model/params.json", "sliding_window 8", "512", "consolidated.pth"})
+    EXPECT_TRUE(contains(warnings.messages[0], want)) << warnings.messages[0];
   const nlohmann::json want = expected_json();
   expect_sums(*m.params, want.at("blt"), "blt");
   EXPECT_EQ(m.args.dim_global, 64);
@@ -130,7 +175,8 @@ TEST(OfficialLayout, LoadsBf16WeightsAndPthEntropyModel) {
   ASSERT_TRUE(m.entropy.has_value());
   EXPECT_EQ(m.entropy->args.dim, 32);
   EXPECT_EQ(m.entropy->args.n_layers, 2);
-  EXPECT_EQ(m.entropy->args.sliding_window, 8);
+  EXPECT_EQ(m.entropy->args.sliding_window, 512);
+  EXPECT_EQ(m.entropy->args.attn_bias_type, lm::AttnBias::LocalBlockCausal);
   expect_sums(*m.entropy->params, want.at("entropy_model"), "entropy_model");
 }
 
@@ -142,14 +188,16 @@ TEST(OfficialLayout, EntropyModelFromPthReproducesOracleLogitsAndPatches) {
   const auto expected = io::SafetensorsFile::open((oracle / "expected.safetensors").string());
 
   const modeldir::BltModel m = modeldir::BltModel::load(kLayout.string());
-  ASSERT_TRUE(m.entropy.has_value());
+  // The oracle ran params.json's window of 8, which loading replaces by the official 512 (tested below):
+  // the .pth weights go into a model with the oracle's window.
+  const modeldir::EntropyModel e = with_window(8);
   Graph g;
   g.set_recording(false);
-  const Var logits = m.entropy->model->forward(g, tokens, 1, static_cast<int64_t>(tokens.size()));
+  const Var logits = e.model->forward(g, tokens, 1, static_cast<int64_t>(tokens.size()));
   EXPECT_LE(max_abs_diff(logits.value, expected.read("logits").view()), 1e-4);
 
   // The directory's own patcher (threshold from params.json) gives the oracle's patch lengths.
-  patching::RowPatcher rp(m.patcher, m.entropy_lm(), m.args.eos_id);
+  patching::RowPatcher rp(m.patcher, e.model.get(), m.args.eos_id);
   patching::PatchLayout layout;
   rp.layout(tokens, 1, static_cast<int64_t>(tokens.size()), layout);
   EXPECT_EQ(layout.lengths, inputs.at("patch_lengths").at(0).get<std::vector<int32_t>>());

@@ -124,5 +124,28 @@ TEST(EntropyFile, NonFiniteValues) {
                             {"element 1", "1e+39", "float32"});
 }
 
+// Found by fuzz_entropy_file: a number beyond double range escaped as nlohmann's out_of_range, and
+// messages rendered the offending line whole with the recursive dump() (a stack overflow when deep).
+TEST(EntropyFile, HugeNumbersAndDeepValuesAreFormatErrors) {
+  TempDir d;
+  write_raw(d.file("h.json"), "[1.0, 1e400]");
+  expect_error<FormatError>([&] { patching::read_entropy_file(d.file("h.json")); }, {d.file("h.json"), "1e400"});
+  write_raw(d.file("h.jsonl"), "{\"pos\": 0, \"entropy\": 0.5}\n{\"pos\": 1, \"entropy\": 1e400}\n");
+  expect_error<FormatError>([&] { patching::read_entropy_file(d.file("h.jsonl")); },
+                            {d.file("h.jsonl") + ":2", "1e400"});
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  write_raw(d.file("d.jsonl"), deep + "\n");
+  try {
+    patching::read_entropy_file(d.file("d.jsonl"));
+    ADD_FAILURE() << "no exception";
+  } catch (const FormatError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(d.file("d.jsonl") + ":1: expected an object"), std::string::npos) << msg.substr(0, 300);
+    EXPECT_LT(msg.size(), 400u) << msg.substr(0, 300);
+  }
+  write_raw(d.file("p.jsonl"), "{\"pos\": " + deep + ", \"entropy\": 1}\n");
+  expect_error<FormatError>([&] { patching::read_entropy_file(d.file("p.jsonl")); }, {"field 'pos'"});
+}
+
 }  // namespace
 }  // namespace blt::test

@@ -77,7 +77,7 @@ TEST(PatcherArgs, UnknownFieldWarns) {
 TEST(PatcherArgs, ValidationErrorsNameTheField) {
   auto parse = [](const char* text) { return patching::parse_patcher_args(json::parse(text), "cfg"); };
   expect_config_error([&] { parse(R"({"threshold": -1.0})"); }, {"cfg", "'threshold'", "negative"});
-  expect_config_error([&] { parse(R"({"max_patch_length": 0})"); }, {"'max_patch_length'", "at least 1"});
+  expect_config_error([&] { parse(R"({"max_patch_length": 0})"); }, {"'max_patch_length'", "[1, 16777216]"});
   expect_config_error([&] { parse(R"({"patching_mode": "static"})"); }, {"'patch_size'", "4.5", "static"});
   expect_config_error([&] { parse(R"({"patching_mode": "static", "patch_size": 0})"); }, {"'patch_size'"});
   expect_config_error([&] { parse(R"({"patching_mode": "bpe_patcher"})"); },
@@ -85,9 +85,23 @@ TEST(PatcherArgs, ValidationErrorsNameTheField) {
   expect_config_error([&] { parse(R"({"patching_mode": "tokens"})"); }, {"'patching_mode'", "tokens"});
   expect_config_error([&] { parse(R"({"threshold": "high"})"); }, {"'threshold'", "number"});
   expect_config_error([&] { parse(R"({"patching_batch_size": 0})"); }, {"'patching_batch_size'"});
+  // Upper bounds: a patch no longer than the longest sequence (2^24), a batch of at most 2^20.
+  expect_config_error([&] { parse(R"({"max_patch_length": 9223372036854775807})"); },
+                      {"cfg", "'max_patch_length'", "16777216", "9223372036854775807"});
+  expect_config_error([&] { parse(R"({"patching_mode": "static", "patch_size": 2147483647})"); },
+                      {"'patch_size'", "16777216"});
+  expect_config_error([&] { parse(R"({"patch_size": 1e300})"); }, {"'patch_size'", "16777216"});
+  expect_config_error([&] { parse(R"({"patching_batch_size": 4611686018427387904})"); },
+                      {"'patching_batch_size'", "1048576"});
+  EXPECT_NO_THROW(parse(R"({"max_patch_length": 16777216, "patching_batch_size": 1048576})"));
+  EXPECT_NO_THROW(parse(R"({"patching_mode": "static", "patch_size": 16777216})"));
   PatcherArgs nan_args;
   nan_args.threshold = std::nan("");
   expect_config_error([&] { nan_args.validate("args"); }, {"'threshold'", "NaN"});
+  // Beyond float32 (the patchers' comparison type): no float value, refused with the figure.
+  expect_config_error([&] { parse(R"({"threshold": 1e300})"); }, {"'threshold'", "float32", "1e+300"});
+  expect_config_error([&] { parse(R"({"threshold_add": -1e39})"); }, {"'threshold_add'", "float32", "-1e+39"});
+  EXPECT_NO_THROW(parse(R"({"threshold": 3.4e38})"));
   EXPECT_NO_THROW(parse(R"({"patching_mode": "static", "patch_size": 6})"));
   EXPECT_NO_THROW(parse(R"({"patching_mode": "static", "patch_size": 6.0})"));
 }

@@ -1,5 +1,5 @@
 // Test helpers for configuration code: capture io::warn() messages for a
-// scope, and expect a ConfigError whose message names given fields.
+// scope, expect a ConfigError whose message names given fields, and get an error's message.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -34,6 +34,18 @@ void expect_error(Fn fn, const std::vector<std::string>& needles) {
     for (const std::string& n : needles)
       EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
   }
+}
+
+// Runs fn and returns the message of the exception of type E it throws (a test failure and "" if none).
+template <class E, class Fn>
+std::string error_message(Fn fn) {
+  try {
+    fn();
+  } catch (const E& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return {};
 }
 
 template <class Fn>

@@ -2,7 +2,9 @@
 #include "tools/run_blt.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 
 #include "io/temp_dir.h"
 
@@ -55,24 +58,35 @@ Result run_blt(const std::vector<std::string>& args, const std::filesystem::path
 }
 
 Result run_blt_interrupting(const std::vector<std::string>& args, const std::filesystem::path& scratch,
-                            const std::function<bool()>& ready) {
+                            const std::function<bool()>& ready, int sig, int poll_us) {
   const std::string out_path = (scratch / "stdout").string(), err_path = (scratch / "stderr").string();
   Result r;
+  // posix_spawn's child starts in this process's memory, and exec records that memory's peak RSS as the
+  // child's ru_maxrss: give free heap back and reset our peak to our current RSS (Linux clear_refs 5), so
+  // the child's figure is its own (or our few MB, whichever is larger).
+  malloc_trim(0);
+  std::ofstream("/proc/self/clear_refs") << "5";
   const pid_t pid = spawn_blt(args, out_path, err_path, r.err);
   if (pid < 0) return r;
   int status = 0;
   bool signalled = false;
   while (true) {
-    const pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
+    struct rusage usage {};
+    const pid_t done = wait4(pid, &status, WNOHANG, &usage);
+    if (done == pid) {
+      r.max_rss_kb = usage.ru_maxrss;
+      break;
+    }
     if (done < 0 && errno != EINTR) break;
     if (!signalled && ready()) {
-      kill(pid, SIGINT);
+      kill(pid, sig);
       signalled = true;
     }
-    usleep(5000);
+    usleep(static_cast<useconds_t>(poll_us));
   }
-  return finish(status, out_path, err_path);
+  Result done = finish(status, out_path, err_path);
+  done.max_rss_kb = r.max_rss_kb;
+  return done;
 }
 
 }  // namespace blt::test

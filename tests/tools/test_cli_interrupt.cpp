@@ -1,7 +1,8 @@
 // Ctrl-C during `blt train-entropy`: the process stops after the current
 // step with exit code 130, a complete checkpoint and a resume hint; `--resume`
 // then finishes the run, and the final weights equal those of a run that was
-// never interrupted, byte for byte.
+// never interrupted, byte for byte. Ctrl-C during `blt preprocess` stops it
+// with exit code 130 and removes its temporary files.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -53,6 +54,27 @@ TEST(CliInterrupt, CtrlCCheckpointsAndResumeMatchesAnUninterruptedRun) {
   EXPECT_EQ(read_raw((fs::path(straight) / "model.safetensors").string()),
             read_raw((fs::path(cut) / "model.safetensors").string()))
       << "resumed weights differ from the uninterrupted run's";
+}
+
+TEST(CliInterrupt, CtrlCDuringPreprocessLeavesNeitherCacheNorTemporaryFiles) {
+  TempDir tmp;
+  const std::string data = tmp.file("d.txt");
+  write_raw(data,
+            std::string(1 << 20, 'a'));  // a minute of entropies at least: Ctrl-C comes long before the end
+  const fs::path out = tmp.path() / "cache";
+  auto writing = [&] {  // the entropies' temporary file exists: the computation is under way
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(out, ec))
+      if (contains(e.path().filename().string(), ".tmp-")) return true;
+    return false;
+  };
+  const Result r =
+      run_blt_interrupting({"preprocess", "--entropy-model", "tests/golden/official_layout/entropy_model",
+                            "--data", data, "--out", out.string()},
+                           tmp.path(), writing);
+  ASSERT_EQ(r.rc, 130) << "stderr: " << r.err;
+  EXPECT_TRUE(contains(r.err, "interrupted: " + out.string() + " not written")) << r.err;
+  EXPECT_TRUE(fs::is_empty(out));
 }
 
 }  // namespace

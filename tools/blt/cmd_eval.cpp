@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/progress.h"
+#include "tools/blt/validators.h"
 
 namespace blt::cli {
 
@@ -18,12 +19,15 @@ Command add_eval(CLI::App& app) {
       "Each document is evaluated alone: x = [BOS] + bytes, y = bytes + [EOS], entropies from the entropy\n"
       "model on x, patches from the model's patcher settings with the next byte included, and\n"
       "BPB = sum NLL(y) / ln 2 / |y|. Documents longer than max_encoder_seq_length tokens are evaluated in\n"
-      "consecutive windows of that many tokens, each with fresh context. FLOPs/byte count the entropy model.");
+      "consecutive windows of that many tokens, each with fresh context. FLOPs/byte count the entropy model.\n"
+      "Memory: the corpus is held as its bytes (1 byte per byte; a JSONL line or .txt file longer than\n"
+      "--max-line-bytes is refused), plus the model and one window's activations; the windows are made\n"
+      "one at a time, so nothing else grows with the input.");
   struct Opts {
     std::string model;
     std::vector<std::string> files;
     bool json = false;
-    int64_t max_bytes = 0;
+    int64_t max_bytes = 0, max_line_bytes = data::kDefaultMaxLineBytes;
     std::string trace;
   };
   auto o = std::make_shared<Opts>();
@@ -33,6 +37,10 @@ Command add_eval(CLI::App& app) {
       ->check(CLI::ExistingPath);
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->add_option("--max-bytes", o->max_bytes, "Evaluate at most this many bytes (0: all)")->capture_default_str();
+  cmd->add_option("--max-line-bytes", o->max_line_bytes,
+                  "Longest JSONL line (or .txt file) accepted, in bytes")
+      ->check(positive())
+      ->capture_default_str();
   cmd->add_option("--trace", o->trace,
                   "Write the first window's named activations (embeddings, every layer's output, patch states, "
                   "logits) to this safetensors file");
@@ -42,7 +50,7 @@ Command add_eval(CLI::App& app) {
       if (!std::filesystem::is_directory(dir)) throw IoError(o->trace + ": folder " + dir.string() + " does not exist");
     }
     const modeldir::BltModel m = modeldir::BltModel::load(o->model);
-    const data::Corpus corpus = data::load_corpus(o->files);
+    const data::Corpus corpus = data::load_corpus(o->files, o->max_line_bytes);
     data::EvalWindows windows(corpus, m.args.max_encoder_seq_length);
     patching::RowPatcher patcher(m.patcher, m.entropy_lm(), m.args.eos_id);
     ByteProgress line("eval");

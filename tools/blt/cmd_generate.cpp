@@ -26,18 +26,25 @@ struct GenerateCli {
 };
 
 // Text with patch starts marked: a colour change per patch on a terminal, '▏' otherwise. `patch` counts
-// the patches shown so far, so a patch that spans streamed chunks keeps its colour.
+// the patches shown so far, so a patch that spans streamed chunks keeps its colour. A start on a UTF-8
+// continuation byte is marked before the next other byte, so a mark never splits a byte sequence (which
+// printable() would then show as two replacement characters instead of one).
 std::string marked(std::string_view text, std::span<const char> starts, bool colour, int& patch) {
   auto paint = [&] { return patch % 2 ? "\x1b[48;5;254m" : "\x1b[48;5;229m"; };
   std::string out;
   if (colour && patch > 0 && !text.empty() && !starts[0]) out += paint();
+  int pending = 0;
+  const auto mark = [&] {
+    patch += pending;
+    pending = 0;
+    out += colour ? paint() : "\u258F";
+  };
   for (size_t i = 0; i < text.size(); ++i) {
-    if (starts[i]) {
-      ++patch;
-      out += colour ? paint() : "\u258F";
-    }
+    pending += starts[i] ? 1 : 0;
+    if (pending && (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) mark();
     out.push_back(text[i]);
   }
+  if (pending) mark();
   return colour ? out + "\x1b[0m" : out;
 }
 

@@ -1,6 +1,8 @@
 // `blt train`: trains a BLT. Patches come from the model's patcher settings:
 // entropy patching runs the entropy model given with --entropy-model (copied
-// into --out/entropy_model); space, static and byte patching need no model.
+// into --out/entropy_model), over per-document entropies (read with
+// --entropy-cache, else computed at the start exactly as `blt preprocess`
+// computes them); space, static and byte patching need no model.
 #include <filesystem>
 #include <iostream>
 
@@ -8,7 +10,9 @@
 #include "pipeline/entropy_cache.h"
 #include "pipeline/blt_task.h"
 #include "eval/flops.h"
+#include "modeldir/memory_plan.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/progress.h"
 #include "tools/blt/train_options.h"
 
 namespace blt::cli {
@@ -28,7 +32,8 @@ Command add_train(CLI::App& app) {
   add_train_options(*cmd, *o);
   cmd->add_option("--entropy-model", *entropy_dir, "Entropy model directory (for entropy patching)")
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--entropy-cache", *cache_dir, "Entropies cached by `blt preprocess` (else computed per row)")
+  cmd->add_option("--entropy-cache", *cache_dir,
+                  "Entropies cached by `blt preprocess` (else computed per document at the start: the same values)")
       ->check(CLI::ExistingDirectory);
   return {cmd, [o, entropy_dir, cache_dir] {
     RunConfig run = prepare_run(*o, "args");
@@ -55,6 +60,10 @@ Command add_train(CLI::App& app) {
         throw ConfigError("seq_len " + std::to_string(run.trainer.seq_len) + " exceeds max_encoder_seq_length " +
                           std::to_string(args.max_encoder_seq_length));
     }
+    // The model, its gradients, AdamW moments and one micro-batch's activations must fit this machine.
+    const modeldir::Workload step{true, run.trainer.batch, run.trainer.seq_len};
+    modeldir::check_memory(modeldir::plan_memory(args, DType::F32, step),
+                           o->config + " with --batch " + std::to_string(run.trainer.batch));
     const data::Corpus corpus = data::load_corpus(o->data);
     std::unique_ptr<data::Corpus> valid;
     if (!o->valid.empty()) valid = std::make_unique<data::Corpus>(data::load_corpus(o->valid));
@@ -64,18 +73,21 @@ Command add_train(CLI::App& app) {
     m.params->initialize(init);
     std::cerr << "BLT: " << m.params->numel() << " parameters, patching " << patching::to_string(pa.patching_mode)
               << "; " << corpus.size() << " documents, " << corpus.bytes.size() << " bytes\n";
-    if (!o->resume) {  // only now that data and model are known to be good
-      save_run(o->out, run.trainer, *o);
-      m.save(o->out);
-    }
+    if (!cache_dir->empty() && !m.entropy)
+      throw ConfigError("--entropy-cache needs entropy patching (the model patches by " +
+                        patching::to_string(pa.patching_mode) + ")");
     data::SequenceStream stream(corpus, run.trainer.seq_len, run.trainer.seed);
-    pipeline::EntropyCache cache;
-    if (!cache_dir->empty()) {
-      if (!m.entropy) throw ConfigError("--entropy-cache needs entropy patching (the model patches by " +
-                                        patching::to_string(pa.patching_mode) + ")");
-      cache = pipeline::read_entropy_cache(*cache_dir, corpus, *m.entropy);
+    pipeline::EntropyCache cache;  // entropy patching reads per-document entropies: cached or computed here
+    if (m.entropy) {
+      ByteProgress line("entropies");
+      cache = pipeline::training_entropies(corpus, *m.entropy, *cache_dir, [&](int64_t done, int64_t total) {
+        line.update(static_cast<double>(done), static_cast<double>(total));
+      });
+      line.finish();
       stream.attach_side(cache.values);
     }
+    if (!o->resume)  // only now that data, model and entropies are known to be good
+      save_run(o->out, run.trainer, *o, [&] { m.save(o->out); });
     pipeline::BltTask task(m, valid.get(), o->valid_bytes);
     train::Trainer trainer(run.trainer, task, stream, o->out);
     run_training(trainer, *o, "train");

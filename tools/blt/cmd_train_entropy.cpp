@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "data/documents.h"
+#include "modeldir/memory_plan.h"
 #include "modeldir/patcher_settings.h"
 #include "pipeline/entropy_task.h"
 #include "tools/blt/commands.h"
@@ -34,6 +35,10 @@ Command add_train_entropy(CLI::App& app) {
         throw ConfigError("seq_len " + std::to_string(run.trainer.seq_len) + " exceeds the model's max_seqlen " +
                           std::to_string(mc.args.max_seqlen));
     }
+    // The model, its gradients, AdamW moments and one micro-batch's activations must fit this machine.
+    const modeldir::Workload step{true, run.trainer.batch, run.trainer.seq_len};
+    modeldir::check_memory(modeldir::plan_memory(mc.args, DType::F32, step),
+                           o->config + " with --batch " + std::to_string(run.trainer.batch));
     const data::Corpus corpus = data::load_corpus(o->data);
     std::unique_ptr<data::Corpus> valid;
     if (!o->valid.empty()) valid = std::make_unique<data::Corpus>(data::load_corpus(o->valid));
@@ -42,10 +47,8 @@ Command add_train_entropy(CLI::App& app) {
     model.params->initialize(init);
     std::cerr << "entropy model: " << model.params->numel() << " parameters; " << corpus.size() << " documents, "
               << corpus.bytes.size() << " bytes\n";
-    if (!o->resume) {  // only now that data and model are known to be good
-      save_run(o->out, run.trainer, *o);
-      model.save(o->out);
-    }
+    if (!o->resume)  // only now that data and model are known to be good
+      save_run(o->out, run.trainer, *o, [&] { model.save(o->out); });
     data::SequenceStream stream(corpus, run.trainer.seq_len, run.trainer.seed);
     pipeline::EntropyTask task(model, valid.get(), o->valid_bytes);
     train::Trainer trainer(run.trainer, task, stream, o->out);

@@ -156,6 +156,10 @@ std::string render_span(std::span<const int32_t> tok, const Chars& c, size_t s, 
 
 }  // namespace
 
+std::string patch_separator(bool color) {
+  return color ? std::string("\x1b[90m") + kPatchSeparator + "\x1b[0m" : std::string(kPatchSeparator);
+}
+
 std::string render_patches(std::span<const int32_t> tokens, std::span<const int32_t> lengths,
                            std::span<const float> entropies, const PatchViewOptions& opt) {
   check_shapes(tokens, lengths, entropies.size());
@@ -168,11 +172,12 @@ std::string render_patches(std::span<const int32_t> tokens, std::span<const int3
   for (int32_t l : lengths) {
     if (l == 0) continue;
     const size_t e = s + static_cast<size_t>(l);
-    if (!first)
-      out += opt.color ? std::string("\x1b[90m") + kPatchSeparator + "\x1b[0m" : std::string(kPatchSeparator);
+    if (!first) out += patch_separator(opt.color);
     first = false;
-    const bool colored = opt.color && !entropies.empty() && s >= 1;
-    if (colored) out += color_code(entropies[s - 1], scale);
+    const float opened_by =
+        s >= 1 ? entropies.empty() ? std::nanf("") : entropies[s - 1] : opt.entropy_before;
+    const bool colored = opt.color && !entropies.empty() && !std::isnan(opened_by);
+    if (colored) out += color_code(opened_by, scale);
     out += render_span(tokens, chars, s, std::min(e, n));
     if (e > n) out += angled("next");  // include_next_token: the unseen next token
     if (colored) out += "\x1b[0m";

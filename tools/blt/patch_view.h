@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,7 +20,13 @@ inline constexpr const char* kPatchSeparator = "\xE2\x96\x8F";  // U+258F LEFT O
 struct PatchViewOptions {
   bool color = false;      // ANSI colours (a terminal)
   double color_scale = 4;  // entropy (nats) drawn fully red, e.g. 2 x threshold; 0 is green
+  // Rendering a piece of a longer sequence (a streamed `blt patch`): the entropy H[s-1] that opened the
+  // piece's first patch, so it is coloured as in the whole; NaN for the start of the sequence.
+  float entropy_before = std::numeric_limits<float>::quiet_NaN();
 };
+
+// What render_patches puts between two patches (grey on a terminal).
+std::string patch_separator(bool color);
 
 // tokens (L), lengths (P) summing to L or L+1 (the last position then is the next, unseen token, shown as
 // ⟨next⟩), entropies (L) or empty (no colours) -> one line of text (no trailing newline).

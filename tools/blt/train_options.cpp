@@ -24,6 +24,40 @@ std::string flag_key(const CLI::Option* flag) {
     if (ch == '-') ch = '_';
   return key;
 }
+
+// The files a run writes into --out: what --force removes (only these; --out may hold other files).
+constexpr const char* kRunFiles[] = {"checkpoints", "metrics.jsonl", "run.json", "config.json", "train_args.json",
+                                     "model.safetensors", "params.json", "entropy_model"};
+
+// Removes the temporaries a killed run left in out, with a one-line notice.
+void remove_stale(const std::string& out) {
+  const auto stale = train::remove_stale_temporaries(out);
+  if (stale.empty()) return;
+  std::cerr << "removed " << stale.size() << " stale temporary file(s) of an interrupted run: " << stale.front()
+            << (stale.size() > 1 ? " ..." : "") << "\n";
+}
+
+// Removes the run files in out; returns the names removed.
+std::string remove_run_files(const std::string& out) {
+  std::string removed;
+  for (const char* name : kRunFiles) {
+    std::error_code ec;
+    if (fs::remove_all(fs::path(out) / name, ec) > 0) removed += std::string(removed.empty() ? "" : ", ") + name;
+  }
+  return removed;
+}
+
+// A new run needs an empty --out (stale temporaries aside), or --force.
+void check_out_is_free(const TrainOptions& o) {
+  if (!fs::exists(o.out)) return;
+  if (!fs::is_directory(o.out)) throw ConfigError("--out " + o.out + " is not a directory");
+  for (const auto& e : fs::directory_iterator(o.out)) {
+    const std::string name = e.path().filename().string();
+    if (train::is_temporary_name(name) || o.force) continue;
+    throw ConfigError("--out " + o.out + " is not empty (it holds " + name +
+                      "): pass --resume to continue its run, --force to replace it, or choose another --out");
+  }
+}
 }  // namespace
 
 void add_train_options(CLI::App& cmd, TrainOptions& o) {
@@ -32,7 +66,14 @@ void add_train_options(CLI::App& cmd, TrainOptions& o) {
   cmd.add_option("--valid", o.valid, "Held-out corpus for validation BPB")->check(CLI::ExistingPath);
   cmd.add_option("--config", o.config, "Model + training configuration (JSON); see configs/")->check(CLI::ExistingFile);
   cmd.add_option("--out", o.out, "Output directory: model files, checkpoints/, metrics.jsonl")->required();
-  cmd.add_flag("--resume", o.resume, "Continue the run in --out from its newest checkpoint, bit-exactly");
+  auto* resume = cmd.add_flag("--resume", o.resume, "Continue the run in --out from its newest checkpoint, bit-exactly");
+  cmd.add_flag("--resume-fallback", o.resume_fallback,
+               "With --resume: if the newest checkpoint is unusable, resume from the previous intact one")
+      ->needs(resume);
+  cmd.add_flag("--force", o.force,
+               "A new run into a non-empty --out: first remove the earlier run's checkpoints/, metrics.jsonl, "
+               "run.json and model files")
+      ->excludes(resume);
   cmd.add_option("--valid-bytes", o.valid_bytes, "Bytes of --valid per validation (0: all)")->capture_default_str();
   auto& t = o.trainer;
   o.trainer_flags = {
@@ -75,11 +116,23 @@ train::TrainerConfig resolve_trainer_config(const TrainOptions& o, const nlohman
   return train::trainer_config_from_json(j, where + ": train");
 }
 
-void save_run(const std::string& out, const train::TrainerConfig& cfg, const TrainOptions& o) {
+void save_run(const std::string& out, const train::TrainerConfig& cfg, const TrainOptions& o,
+              const std::function<void()>& save_model) {
   fs::create_directories(out);
+  remove_stale(out);
+  if (o.force)
+    if (const std::string removed = remove_run_files(out); !removed.empty())
+      std::cerr << "--force: removed the earlier run's " << removed << " from " << out << "\n";
   const nlohmann::json run = {{"train", train::to_json(cfg)}, {"data", o.data}, {"valid", o.valid},
                               {"valid_bytes", o.valid_bytes}};
-  io::write_file_atomic((fs::path(out) / "run.json").string(), run.dump(2) + "\n");
+  try {
+    save_model();
+    // Last: a run.json means the model files are complete.
+    io::write_file_atomic((fs::path(out) / "run.json").string(), run.dump(2) + "\n");
+  } catch (...) {
+    remove_run_files(out);  // nothing half-set-up stays behind (a full disk): the same command can run again
+    throw;
+  }
 }
 
 train::TrainerConfig load_run(const std::string& out, TrainOptions& o) {
@@ -121,14 +174,14 @@ train::TrainerConfig load_run(const std::string& out, TrainOptions& o) {
 
 RunConfig prepare_run(TrainOptions& o, const char* section) {
   RunConfig r;
+  if (o.valid_bytes < 0) throw ConfigError("--valid-bytes must be at least 0, got " + std::to_string(o.valid_bytes));
   if (o.resume) {
     r.trainer = load_run(o.out, o);
     return r;
   }
   if (o.config.empty()) throw ConfigError("--config is required for a new run (see configs/)");
   if (o.data.empty()) throw ConfigError("--data is required for a new run");
-  if (train::latest_checkpoint(o.out))
-    throw ConfigError(o.out + " already holds a training run: pass --resume to continue it, or choose another --out");
+  check_out_is_free(o);
   r.config = io::read_json_file(o.config);
   if (!r.config.is_object() || !r.config.contains(section))
     throw ConfigError(o.config + ": missing required field '" + section + "'");
@@ -170,7 +223,8 @@ class TrainProgress {
 
 void run_training(train::Trainer& trainer, const TrainOptions& o, const std::string& command) {
   if (o.resume) {
-    if (!trainer.resume()) throw ConfigError(o.out + ": no checkpoint to resume from");
+    remove_stale(o.out);
+    if (!trainer.resume(o.resume_fallback)) throw ConfigError(o.out + ": no checkpoint to resume from");
     std::cerr << "resumed at step " << trainer.state().step << "\n";
   }
   TrainProgress progress;
