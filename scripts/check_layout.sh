@@ -181,6 +181,7 @@ fi
 build="build-layout"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+export CCACHE_BASEDIR="$PWD"  # as scripts/build.sh: the same compiles hit the same cache entries
 rm -rf "$build/graph"
 mkdir -p "$build/graph"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBLT_WERROR=ON -DBLT_BUILD_TESTS=OFF \

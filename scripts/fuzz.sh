@@ -24,6 +24,7 @@ fi
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+export CCACHE_BASEDIR="$PWD"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1" \
   -DCMAKE_CXX_COMPILER=clang++ -DBLT_FUZZ=ON -DBLT_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
 cmake --build "$build" --parallel "$(nproc)" --target make_seeds "${targets[@]/#/fuzz_}" >/dev/null
