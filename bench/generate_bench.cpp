@@ -48,13 +48,6 @@ lm::LMTransformerArgs entropy_args() {
   return a;
 }
 
-std::string find_text(const std::string& given) {
-  if (!given.empty()) return given;
-  for (const std::string& p : {std::string("data/sample/train.txt"), std::string(BLT_SOURCE_DIR) + "/data/sample/train.txt"})
-    if (std::filesystem::exists(p)) return p;
-  throw IoError("data/sample/train.txt: not found (run from the source tree or pass --text)");
-}
-
 // Greedy over the byte ids (never BOS/EOS/pad, so every run generates exactly n bytes).
 int32_t greedy_byte(std::span<const float> logits) {
   const auto b = logits.begin() + patching::kByteOffset;
@@ -127,11 +120,31 @@ double per(double x, int64_t n) { return n > 0 ? x / static_cast<double>(n) : 0.
 
 }  // namespace
 
+std::string find_sample_text(const std::string& given) {
+  if (!given.empty()) return given;
+  for (const std::string& p : {std::string("data/sample/train.txt"), std::string(BLT_SOURCE_DIR) + "/data/sample/train.txt"})
+    if (std::filesystem::exists(p)) return p;
+  throw IoError("data/sample/train.txt: not found (run from the source tree or pass --text)");
+}
+
+modeldir::BltModel bench_entropy_blt(double target_patch) {
+  patching::PatcherArgs pa;
+  pa.patching_mode = patching::PatchingMode::Entropy;
+  pa.patch_size = target_patch;
+  modeldir::EntropyModel em = modeldir::EntropyModel::create(entropy_args(), pa);
+  Rng rng(11);
+  em.params->initialize(rng);
+  modeldir::BltModel m = modeldir::BltModel::create(blt_bench_args(4096, "entropy"), pa);
+  m.params->initialize(rng);
+  m.entropy = std::move(em);
+  return m;
+}
+
 nlohmann::json run_generate_bench(const GenerateBenchOptions& opt) {
   if (opt.gen_bytes < 1 || opt.no_cache_bytes < 0 || opt.repeats < 1 || !(opt.target_patch >= 1.0))
     throw ConfigError("bench generate: needs --bytes >= 1, --no-cache-bytes >= 0, --repeats >= 1, --patch >= 1");
   const int64_t n_nc = opt.no_cache_bytes == 0 ? opt.gen_bytes : std::min(opt.no_cache_bytes, opt.gen_bytes);
-  const std::string path = find_text(opt.text);
+  const std::string path = find_sample_text(opt.text);
   const std::string text = io::read_file(path);
   std::vector<std::vector<int32_t>> prompts;
   for (int64_t p : opt.prompt_bytes) {
@@ -141,27 +154,19 @@ nlohmann::json run_generate_bench(const GenerateBenchOptions& opt) {
     prompts.push_back(data::encode(std::string_view(text).substr(0, static_cast<size_t>(p)), true, false));
   }
 
-  // The entropy model, then per prompt the threshold calibrated on that prompt's entropies.
-  const lm::LMTransformerArgs ea = entropy_args();
-  patching::PatcherArgs pa;
-  pa.patching_mode = patching::PatchingMode::Entropy;
-  pa.patch_size = opt.target_patch;
-  modeldir::EntropyModel em = modeldir::EntropyModel::create(ea, pa);
-  Rng rng(11);
-  em.params->initialize(rng);
-  lm::EntropyComputer ec(*em.model, {patching::kEntropyChunk, 4});
+  // The model, then per prompt the threshold calibrated on that prompt's entropies.
+  modeldir::BltModel m = bench_entropy_blt(opt.target_patch);
+  const model::BltArgs& args = m.args;
+  patching::PatcherArgs pa = m.patcher;
+  lm::EntropyComputer ec(*m.entropy->model, {patching::kEntropyChunk, 4});
   std::vector<std::vector<float>> prompt_h;
   std::vector<patching::Calibration> cals;
   for (const auto& p : prompts) {
     prompt_h.push_back(ec.compute(p));
     cals.push_back(patching::calibrate_threshold(pa, std::span(&prompt_h.back(), 1), opt.target_patch, true));
   }
-
-  const model::BltArgs args = blt_bench_args(4096, "entropy");  // the `blt bench blt` shape
-  modeldir::BltModel m = modeldir::BltModel::create(args, pa);
-  m.params->initialize(rng);
-  const int64_t entropy_params = em.params->numel();
-  m.entropy = std::move(em);
+  const lm::LMTransformerArgs& ea = m.entropy->args;
+  const int64_t entropy_params = m.entropy->params->numel();
 
   nlohmann::json rows = nlohmann::json::array();
   for (size_t k = 0; k < prompts.size(); ++k) {

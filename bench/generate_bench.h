@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "modeldir/blt_model.h"
+
 namespace blt::bench {
 
 struct GenerateBenchOptions {
@@ -41,6 +43,13 @@ struct GenerateBenchOptions {
 };
 
 nlohmann::json run_generate_bench(const GenerateBenchOptions& opt);
+
+// The benchmarked model (also `bench serve`'s): the `bench blt` shape with entropy patching from a random-init
+// entropy model of the models/entropy-kjv shape, both seeded (the same weights every run); the threshold is
+// left for the caller to calibrate.
+modeldir::BltModel bench_entropy_blt(double target_patch);
+// `given`, else data/sample/train.txt in the working directory, else in the source tree (IoError if none).
+std::string find_sample_text(const std::string& given);
 // The human table of a run_generate_bench result.
 std::string generate_bench_table(const nlohmann::json& r);
 

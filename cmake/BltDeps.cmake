@@ -6,6 +6,8 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+# cpp-httplib (libcpp-httplib-dev, the compiled Debian build): Debian ships a pkg-config file, no CMake config.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 set(BLT_OPENBLAS_OPENMP_DIR "/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp")
 find_package(OpenBLAS CONFIG QUIET PATHS "${BLT_OPENBLAS_OPENMP_DIR}/cmake/openblas" NO_DEFAULT_PATH)
@@ -24,6 +26,13 @@ else()
   target_include_directories(blt_blas_dep INTERFACE ${BLT_CBLAS_INCLUDE})
   target_link_libraries(blt_blas_dep INTERFACE ${BLAS_LIBRARIES})
   message(STATUS "BLAS: ${BLAS_LIBRARIES}")
+endif()
+
+# Open MPI (libopenmpi-dev): data-parallel training under mpirun; a single process needs no launcher.
+set(BLT_WITH_MPI OFF)
+if(BLT_MPI)
+  find_package(MPI REQUIRED COMPONENTS CXX)
+  set(BLT_WITH_MPI ON)
 endif()
 
 if(BLT_BUILD_TESTS)

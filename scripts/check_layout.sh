@@ -46,8 +46,10 @@ modeldir       never  train pipeline                                   | inferen
 eval           never  train pipeline                                   | inference never links the trainer
 generate       never  train pipeline                                   | inference never links the trainer
 serve          never  train pipeline                                   | inference never links the trainer
-train          never  lm patching model modeldir eval generate serve pipeline | the trainer is generic: modules, data and optimizer only
+dist           only   core                                             | the process group (MPI) knows bytes and floats only
+train          never  lm patching model modeldir eval generate serve pipeline experiment | the trainer is generic: modules, data and optimizer only
 pipeline       any                                                     | the training tasks: the one library that links train
+experiment     any                                                     | `blt experiment`: with pipeline, the code that may depend on the trainer
 bench          any                                                     | bench/ (BLT_BUILD_BENCH), benchmarks over everything
 test_support   any                                                     | tests/support (BLT_BUILD_TESTS), test helpers
 flags          flags

@@ -13,6 +13,9 @@ packages=(
   libzstd-dev                # .zst corpora
   libsentencepiece-dev       # BPE-delimited patching and the BPE baseline
   clang libclang-rt-14-dev   # the libFuzzer targets (scripts/fuzz.sh, tests/fuzz)
+  libcpp-httplib-dev         # blt serve
+  libopenmpi-dev openmpi-bin # data-parallel training under mpirun
+  chromium chromium-driver   # the served page's browser test (headless, through WebDriver)
 )
 
 missing=()

@@ -23,11 +23,16 @@ uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Token k of the wrapped document `d`, of `len` bytes.
-int32_t wrapped_token(const Corpus& c, int64_t d, int64_t len, int64_t k) {
+// Token k of the wrapped document `d`, of `len` bytes (or ids).
+int32_t wrapped_token(const Corpus* c, const TokenCorpus* t, int64_t d, int64_t len, int64_t k) {
   if (k == 0) return kBosId;
   if (k == len + 1) return kEosId;
-  return byte_to_id(static_cast<unsigned char>(c.bytes[static_cast<size_t>(c.offsets[d] + k - 1)]));
+  if (t) return t->ids[static_cast<size_t>(t->offsets[static_cast<size_t>(d)] + k - 1)];
+  return byte_to_id(static_cast<unsigned char>(c->bytes[static_cast<size_t>(c->offsets[d] + k - 1)]));
+}
+
+int64_t doc_length(const Corpus* c, const TokenCorpus* t, int64_t d) {
+  return t ? t->doc_size(static_cast<size_t>(d)) : c->doc_size(static_cast<size_t>(d));
 }
 
 std::string str(const DataPosition& p) {
@@ -36,6 +41,12 @@ std::string str(const DataPosition& p) {
 }
 
 }  // namespace
+
+int64_t TokenCorpus::n_bytes() const {
+  int64_t s = 0;
+  for (int64_t b : bytes) s += b;
+  return s;
+}
 
 void to_json(nlohmann::json& j, const DataPosition& p) {
   j = nlohmann::json{{"epoch", p.epoch}, {"doc", p.doc}, {"offset", p.offset}};
@@ -61,23 +72,35 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
 }
 
 SequenceStream::SequenceStream(const Corpus& corpus, int64_t seq_len, uint64_t seed)
-    : corpus_(&corpus), seq_len_(seq_len), seed_(seed) {
+    : SequenceStream(&corpus, nullptr, static_cast<int64_t>(corpus.bytes.size()), seq_len, seed) {}
+
+SequenceStream::SequenceStream(const TokenCorpus& corpus, int64_t seq_len, uint64_t seed)
+    : SequenceStream(nullptr, &corpus, static_cast<int64_t>(corpus.ids.size()), seq_len, seed) {}
+
+SequenceStream::SequenceStream(const Corpus* c, const TokenCorpus* t, int64_t n_tokens, int64_t seq_len,
+                               uint64_t seed)
+    : corpus_(c), tokens_(t), n_docs_(static_cast<int64_t>(c ? c->size() : t->size())), seq_len_(seq_len),
+      seed_(seed) {
   if (seq_len < 1) throw Error("[SequenceStream] seq_len must be >= 1, got " + std::to_string(seq_len));
-  if (corpus.size() == 0) throw Error("[SequenceStream] the corpus holds no documents");
-  tokens_per_epoch_ = static_cast<int64_t>(corpus.bytes.size()) + 2 * n_documents();
+  if (n_docs_ == 0) throw Error("[SequenceStream] the corpus holds no documents");
+  tokens_per_epoch_ = n_tokens + 2 * n_documents();
   order_ = epoch_order(n_documents(), seed_, 0);
 }
 
-int32_t SequenceStream::peek() const {
-  const int64_t d = order_[static_cast<size_t>(pos_.doc)];
-  return wrapped_token(*corpus_, d, corpus_->doc_size(static_cast<size_t>(d)), pos_.offset);
+int64_t SequenceStream::doc_len(int64_t d) const { return doc_length(corpus_, tokens_, d); }
+
+int32_t SequenceStream::token(int64_t d, int64_t k) const {
+  return wrapped_token(corpus_, tokens_, d, doc_len(d), k);
 }
+
+int32_t SequenceStream::peek() const { return token(order_[static_cast<size_t>(pos_.doc)], pos_.offset); }
 
 int64_t SequenceStream::side_index(int64_t doc, int64_t offset) const {
   return corpus_->offsets[static_cast<size_t>(doc)] + 2 * doc + offset;
 }
 
 void SequenceStream::attach_side(std::span<const float> values) {
+  if (tokens_) throw Error("[SequenceStream] side values need a byte corpus");
   if (static_cast<int64_t>(values.size()) != tokens_per_epoch_)
     throw Error("[SequenceStream] " + std::to_string(values.size()) + " side values for a corpus of " +
                 std::to_string(tokens_per_epoch_) + " tokens (bytes + BOS/EOS per document)");
@@ -87,9 +110,9 @@ void SequenceStream::attach_side(std::span<const float> values) {
 void SequenceStream::read(int32_t* out, float* side, int64_t n) {
   while (n > 0) {
     const int64_t d = order_[static_cast<size_t>(pos_.doc)];
-    const int64_t len = corpus_->doc_size(static_cast<size_t>(d));
+    const int64_t len = doc_len(d);
     const int64_t take = std::min(n, len + 2 - pos_.offset);
-    for (int64_t k = pos_.offset; k < pos_.offset + take; ++k) *out++ = wrapped_token(*corpus_, d, len, k);
+    for (int64_t k = pos_.offset; k < pos_.offset + take; ++k) *out++ = wrapped_token(corpus_, tokens_, d, len, k);
     if (side)
       for (int64_t k = pos_.offset; k < pos_.offset + take; ++k) *side++ = side_[static_cast<size_t>(side_index(d, k))];
     pos_.offset += take;
@@ -137,13 +160,13 @@ void SequenceStream::seek(const DataPosition& p) {
     throw Error("[SequenceStream] position " + str(p) + " does not fit a corpus of " +
                 std::to_string(n_documents()) + " documents");
   std::vector<int64_t> order = epoch_order(n_documents(), seed_, p.epoch);
-  const int64_t len = corpus_->doc_size(static_cast<size_t>(order[static_cast<size_t>(p.doc)]));
+  const int64_t len = doc_len(order[static_cast<size_t>(p.doc)]);
   if (p.offset < 0 || p.offset >= len + 2)
     throw Error("[SequenceStream] position " + str(p) + " is outside its document of " + std::to_string(len) +
                 " bytes (+2 for BOS/EOS); was it saved with another corpus?");
   int64_t done = p.offset;
   for (int64_t i = 0; i < p.doc; ++i)
-    done += corpus_->doc_size(static_cast<size_t>(order[static_cast<size_t>(i)])) + 2;
+    done += doc_len(order[static_cast<size_t>(i)]) + 2;
   order_ = std::move(order);
   pos_ = p;
   done_in_epoch_ = done;
@@ -155,20 +178,27 @@ double SequenceStream::epochs_done() const {
 }
 
 EvalWindows::EvalWindows(const Corpus& corpus, int64_t max_seqlen)
-    : corpus_(&corpus), max_seqlen_(max_seqlen) {
+    : corpus_(&corpus), n_docs_(static_cast<int64_t>(corpus.size())), max_seqlen_(max_seqlen) {
   if (max_seqlen < 1) throw Error("[EvalWindows] max_seqlen must be >= 1, got " + std::to_string(max_seqlen));
 }
 
+EvalWindows::EvalWindows(const TokenCorpus& corpus, int64_t max_seqlen)
+    : tokens_(&corpus), n_docs_(static_cast<int64_t>(corpus.size())), max_seqlen_(max_seqlen) {
+  if (max_seqlen < 1) throw Error("[EvalWindows] max_seqlen must be >= 1, got " + std::to_string(max_seqlen));
+}
+
+int64_t EvalWindows::doc_len(int64_t d) const { return doc_length(corpus_, tokens_, d); }
+
 bool EvalWindows::next(EvalWindow& w) {
-  if (doc_ >= static_cast<int64_t>(corpus_->size())) return false;
-  const int64_t len = corpus_->doc_size(static_cast<size_t>(doc_));
+  if (doc_ >= n_docs_) return false;
+  const int64_t len = doc_len(doc_);
   const int64_t n = std::min(max_seqlen_, len + 1 - start_);  // targets in this window
   w.doc = doc_;
   w.start = start_;
   w.last = start_ + n == len + 1;
   w.tokens.resize(static_cast<size_t>(n + 1));
   for (int64_t k = 0; k <= n; ++k)
-    w.tokens[static_cast<size_t>(k)] = wrapped_token(*corpus_, doc_, len, start_ + k);
+    w.tokens[static_cast<size_t>(k)] = wrapped_token(corpus_, tokens_, doc_, len, start_ + k);
   if (w.last) {
     ++doc_;
     start_ = 0;
@@ -180,13 +210,14 @@ bool EvalWindows::next(EvalWindow& w) {
 
 int64_t EvalWindows::n_windows() const {
   int64_t total = 0;
-  for (size_t d = 0; d < corpus_->size(); ++d)
-    total += (corpus_->doc_size(d) + 1 + max_seqlen_ - 1) / max_seqlen_;
+  for (int64_t d = 0; d < n_docs_; ++d) total += (doc_len(d) + 1 + max_seqlen_ - 1) / max_seqlen_;
   return total;
 }
 
 int64_t EvalWindows::n_targets() const {
-  return static_cast<int64_t>(corpus_->bytes.size()) + static_cast<int64_t>(corpus_->size());
+  int64_t n = 0;
+  for (int64_t d = 0; d < n_docs_; ++d) n += doc_len(d) + 1;
+  return n;
 }
 
 }  // namespace blt::data

@@ -6,6 +6,8 @@
 // stream token after the very first is a target exactly once; rows may straddle documents
 // and epochs, and nothing is padded or dropped. The position (epoch, document, offset) of
 // the next row's first token is the whole state, so seek() resumes exactly.
+// The same holds over a TokenCorpus (documents already tokenized, e.g. by the
+// BPE baseline's tokenizer): [BOS] + ids + [EOS], in the same document order.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +18,18 @@
 #include "data/documents.h"
 
 namespace blt::data {
+
+// Token documents (e.g. SentencePiece ids): document i is ids[offsets[i], offsets[i+1]), wrapped for
+// training and evaluation as [BOS] + ids + [EOS]; bytes[i] is how many bytes of text it covers.
+struct TokenCorpus {
+  std::vector<int32_t> ids;
+  std::vector<int64_t> offsets{0};
+  std::vector<int64_t> bytes;
+
+  size_t size() const { return offsets.size() - 1; }
+  int64_t doc_size(size_t i) const { return offsets[i + 1] - offsets[i]; }
+  int64_t n_bytes() const;  // Σ bytes
+};
 
 // Where the next training row starts: token `offset` of the `doc`-th document (in epoch
 // `epoch`'s order), counted in the wrapped document [BOS] + bytes + [EOS].
@@ -37,6 +51,8 @@ class SequenceStream {
  public:
   // `corpus` must outlive the stream. seq_len >= 1; the corpus must hold a document.
   SequenceStream(const Corpus& corpus, int64_t seq_len, uint64_t seed);
+  // The same over token documents (no side values): a document's tokens are [BOS] + ids + [EOS].
+  SequenceStream(const TokenCorpus& corpus, int64_t seq_len, uint64_t seed);
 
   // tokens (batch, seq_len+1), row-major; resized to fit. With side values attached, `side`
   // (batch, seq_len+1) receives the value of every token alongside.
@@ -56,7 +72,7 @@ class SequenceStream {
 
   int64_t seq_len() const { return seq_len_; }
   bool has_side() const { return !side_.empty(); }
-  int64_t n_documents() const { return static_cast<int64_t>(corpus_->size()); }
+  int64_t n_documents() const { return n_docs_; }
   // Σ (bytes + 2) over the documents: the length of one epoch of the stream.
   int64_t tokens_per_epoch() const { return tokens_per_epoch_; }
   // Epochs completed, with the fraction of the current one (for logs).
@@ -65,12 +81,18 @@ class SequenceStream {
   const std::vector<int64_t>& order() const { return order_; }
 
  private:
+  // Over c (bytes) or t (ids), of n_tokens bytes or ids in all.
+  SequenceStream(const Corpus* c, const TokenCorpus* t, int64_t n_tokens, int64_t seq_len, uint64_t seed);
+  int64_t doc_len(int64_t d) const;    // document d's ids or bytes, without BOS/EOS
+  int32_t token(int64_t d, int64_t k) const;  // token k of wrapped document d
   int32_t peek() const;                // token at pos_
   // n tokens (and side values, if `side`) from pos_ on, advancing pos_
   void read(int32_t* out, float* side, int64_t n);
   int64_t side_index(int64_t doc, int64_t offset) const;  // into side_
 
-  const Corpus* corpus_;
+  const Corpus* corpus_ = nullptr;      // byte documents, or
+  const TokenCorpus* tokens_ = nullptr;  // token documents
+  int64_t n_docs_ = 0;
   std::span<const float> side_;
   int64_t seq_len_;
   uint64_t seed_;
@@ -102,6 +124,8 @@ class EvalWindows {
  public:
   // `corpus` must outlive this. max_seqlen >= 1.
   EvalWindows(const Corpus& corpus, int64_t max_seqlen);
+  // The same over token documents: y = ids + [EOS] (n_targets() counts tokens, not bytes).
+  EvalWindows(const TokenCorpus& corpus, int64_t max_seqlen);
 
   // The next window into `w`; false after the last one.
   bool next(EvalWindow& w);
@@ -114,7 +138,10 @@ class EvalWindows {
   int64_t n_targets() const;  // Σ (bytes + 1)
 
  private:
-  const Corpus* corpus_;
+  int64_t doc_len(int64_t d) const;
+  const Corpus* corpus_ = nullptr;
+  const TokenCorpus* tokens_ = nullptr;
+  int64_t n_docs_ = 0;
   int64_t max_seqlen_;
   int64_t doc_ = 0;
   int64_t start_ = 0;

@@ -33,6 +33,9 @@ class BltCachedDecoder : public Decoder {
   int64_t cut_point() override;
   std::span<const int32_t> patch_lengths() override;
   bool next_opens_patch() const override { return starts_.back() == size(); }
+  std::optional<float> next_entropy() const override {
+    return entropy_ && !h_.empty() ? std::optional<float>(h_.back()) : std::nullopt;
+  }
   int64_t global_steps() const override { return global_steps_; }
   double flops() override;
 
@@ -72,6 +75,10 @@ class BltNoCacheDecoder : public Decoder {
   int64_t cut_point() override;
   std::span<const int32_t> patch_lengths() override { return layout_.lengths; }
   bool next_opens_patch() const override { return !layout_.lengths.empty() && layout_.lengths.back() == 1; }
+  std::optional<float> next_entropy() const override {
+    const auto h = patcher_.entropies();
+    return h.empty() ? std::nullopt : std::optional<float>(h.back());
+  }
   int64_t global_steps() const override { return global_steps_; }
   double flops() override { return g_.flops().total_forward() + patcher_.entropy_flops(); }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -34,6 +35,9 @@ class Decoder {
   virtual std::span<const int32_t> patch_lengths() = 0;
   // Does the next token fed open a patch? (BLT: the last patch holds only it; always false for byte LMs.)
   virtual bool next_opens_patch() const = 0;
+  // The entropy (nats) the patcher compared with the threshold to decide next_opens_patch(): the entropy
+  // model's uncertainty about the next token (BLT entropy patching; nullopt otherwise).
+  virtual std::optional<float> next_entropy() const { return std::nullopt; }
   // Global-model patch steps run so far (BLT; 0 for byte LMs): the cost BLT saves.
   virtual int64_t global_steps() const = 0;
   // Forward FLOPs executed so far (the entropy model's included).

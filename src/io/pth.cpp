@@ -97,8 +97,10 @@ const Value& pick_state_dict(const std::string& path, const Value& root, const s
 
 }  // namespace
 
-std::map<std::string, Tensor> read_pth_state_dict(const std::string& path, const std::string& entry,
-                                                  DType to) {
+namespace {
+// Opens the checkpoint, picks the state dict and calls read(zip, key, tensor, crc_checked) for every entry.
+template <class Read>
+void read_state_dict(const std::string& path, const std::string& entry, Read read) {
   ZipReader zip(path);
   const ZipEntry& pkl = find_data_pkl(zip);
   const std::string prefix = pkl.name.substr(0, pkl.name.find('/'));
@@ -110,7 +112,6 @@ std::map<std::string, Tensor> read_pth_state_dict(const std::string& path, const
   const Value& sd = pick_state_dict(path, root, entry);
 
   const std::string where = &sd == &root ? path : path + ": entry '" + entry + "'";
-  std::map<std::string, Tensor> out;
   std::unordered_set<const ZipEntry*> crc_checked;
   for (const auto& [k, v] : sd.dict) {
     if (k->kind != Kind::String)
@@ -118,8 +119,29 @@ std::map<std::string, Tensor> read_pth_state_dict(const std::string& path, const
     if (v->kind != Kind::Tensor)
       throw FormatError(where + ": '" + printable(k->s) + "' is a " + std::string(kind_name(v->kind)) +
                         ", not a tensor");
-    out.insert_or_assign(k->s, pickle::read_tensor(zip, k->s, *v, to, crc_checked));
+    read(zip, k->s, *v, crc_checked);
   }
+}
+}  // namespace
+
+std::map<std::string, Tensor> read_pth_state_dict(const std::string& path, const std::string& entry,
+                                                  DType to) {
+  std::map<std::string, Tensor> out;
+  read_state_dict(path, entry, [&](const ZipReader& zip, const std::string& key, const Value& t, auto& crc) {
+    out.insert_or_assign(key, pickle::read_tensor(zip, key, t, to, crc));
+  });
+  return out;
+}
+
+std::map<std::string, PthRawTensor> read_pth_state_dict_raw(const std::string& path,
+                                                            const std::string& entry) {
+  std::map<std::string, PthRawTensor> out;
+  read_state_dict(path, entry, [&](const ZipReader& zip, const std::string& key, const Value& t, auto& crc) {
+    PthRawTensor r;
+    r.bytes = pickle::read_tensor_bytes(zip, key, t, crc, &r.dtype);
+    r.shape = t.size;
+    out.insert_or_assign(key, std::move(r));
+  });
   return out;
 }
 

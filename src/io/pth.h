@@ -7,8 +7,10 @@
 // FormatError naming the file and the opcode or `module.name`.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/tensor.h"
@@ -21,5 +23,17 @@ namespace blt::io {
 // IoError if the file cannot be read, FormatError (naming file and tensor/opcode/global) for bad content.
 std::map<std::string, Tensor> read_pth_state_dict(const std::string& path, const std::string& entry = "model",
                                                   DType to = DType::F32);
+
+// A tensor as torch.save stored it: the safetensors name of its dtype ("F32", "F64", "F16", "BF16"),
+// its shape (e.g. {260, 32}) and its row-major little-endian bytes.
+struct PthRawTensor {
+  std::string dtype;
+  std::vector<int64_t> shape;
+  std::vector<std::byte> bytes;
+};
+
+// The same state dict with the same checks, every tensor's bytes as stored (no conversion).
+std::map<std::string, PthRawTensor> read_pth_state_dict_raw(const std::string& path,
+                                                            const std::string& entry = "model");
 
 }  // namespace blt::io

@@ -178,21 +178,41 @@ void check_layout(const std::string& where, const Value& t, int64_t numel) {
 
 }  // namespace
 
-Tensor read_tensor(const ZipReader& zip, const std::string& name, const Value& t, DType to,
-                   std::unordered_set<const ZipEntry*>& crc_checked) {
+namespace {
+// The checked storage bytes of a recorded tensor: numel elements of the storage's type.
+std::span<const std::byte> checked_bytes(const ZipReader& zip, const std::string& name, const Value& t,
+                                         std::unordered_set<const ZipEntry*>& crc_checked, int64_t* numel) {
   const std::string where = zip.path() + ": tensor '" + printable(name) + "'";
-  const int64_t numel = checked_numel(where, t);
-  check_layout(where, t, numel);
+  *numel = checked_numel(where, t);
+  check_layout(where, t, *numel);
   const Value& st = *t.storage;
   const StorageType& type = *st.storage_type;
   if (crc_checked.insert(st.entry).second) zip.verify_crc(*st.entry);
-  const std::byte* src = zip.data(*st.entry).data() + t.i * static_cast<int64_t>(type.bytes);
+  return zip.data(*st.entry).subspan(static_cast<size_t>(t.i) * type.bytes,
+                                     static_cast<size_t>(*numel) * type.bytes);
+}
+}  // namespace
 
+Tensor read_tensor(const ZipReader& zip, const std::string& name, const Value& t, DType to,
+                   std::unordered_set<const ZipEntry*>& crc_checked) {
+  int64_t numel = 0;
+  const std::byte* src = checked_bytes(zip, name, t, crc_checked, &numel).data();
   Shape shape;
   for (int64_t d : t.size) shape = shape.appended(d);
   Tensor out = Tensor::empty(shape, to);
-  dispatch(to, [&]<class T>() { convert_elements(src, type.elem, numel, out.data<T>()); });
+  dispatch(to,
+           [&]<class T>() { convert_elements(src, t.storage->storage_type->elem, numel, out.data<T>()); });
   return out;
+}
+
+std::vector<std::byte> read_tensor_bytes(const ZipReader& zip, const std::string& name, const Value& t,
+                                         std::unordered_set<const ZipEntry*>& crc_checked,
+                                         std::string* dtype) {
+  int64_t numel = 0;
+  const std::span<const std::byte> b = checked_bytes(zip, name, t, crc_checked, &numel);
+  const Elem e = t.storage->storage_type->elem;  // a float storage: checked_numel admits no other
+  *dtype = e == Elem::F32 ? "F32" : e == Elem::F64 ? "F64" : e == Elem::F16 ? "F16" : "BF16";
+  return {b.begin(), b.end()};
 }
 
 }  // namespace blt::io::pickle

@@ -39,4 +39,9 @@ class TorchUnpickler final : public PickleMachine {
 Tensor read_tensor(const ZipReader& zip, const std::string& name, const Value& t, DType to,
                    std::unordered_set<const ZipEntry*>& crc_checked);
 
+// The same checks, then the tensor's bytes as stored and its dtype's safetensors name ("BF16", ...).
+std::vector<std::byte> read_tensor_bytes(const ZipReader& zip, const std::string& name, const Value& t,
+                                         std::unordered_set<const ZipEntry*>& crc_checked,
+                                         std::string* dtype);
+
 }  // namespace blt::io::pickle

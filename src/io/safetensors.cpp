@@ -1,5 +1,5 @@
-// Safetensors: header validation at open(), dtype conversion on read, atomic
-// writing. The host must be little-endian (as the format is): data bytes are
+// Safetensors: header validation at open() and dtype conversion on read
+// (writing: safetensors_write.cpp). The host must be little-endian (as the format is): data bytes are
 // copied with memcpy, never reinterpreted in place, so alignment never matters.
 // Duplicate JSON keys are detected with a parser callback, because nlohmann
 // itself keeps the last value silently.
@@ -12,8 +12,6 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
-
-#include "io/atomic_file.h"
 
 namespace blt::io {
 
@@ -311,7 +309,16 @@ void SafetensorsFile::read_into(const std::string& name, const TensorView& dst) 
   const size_t n = static_cast<size_t>(s.numel());
   if (n == 0) return;
   BLT_ASSERT(dst.defined(), "read_into '" + name + "': destination has no memory");
-  dispatch(dst.dtype(), [&]<class T>() { convert_floats<T>(e.dtype, data_of(e), n, dst.data<T>()); });
+  convert_float_bytes(e.dtype, {data_of(e), e.end - e.begin}, dst);
+}
+
+void convert_float_bytes(const std::string& dtype, std::span<const std::byte> src, const TensorView& dst) {
+  BLT_ASSERT(
+      is_float_dtype(dtype) && src.size() == static_cast<size_t>(dst.numel()) * safetensors_dtype_size(dtype),
+      "convert_float_bytes: " + dtype + " bytes do not fill the destination");
+  const size_t n = static_cast<size_t>(dst.numel());
+  if (n == 0) return;
+  dispatch(dst.dtype(), [&]<class T>() { convert_floats<T>(dtype, src.data(), n, dst.data<T>()); });
 }
 
 std::vector<int64_t> SafetensorsFile::read_ints(const std::string& name) const {
@@ -353,48 +360,6 @@ std::vector<int64_t> SafetensorsFile::read_ints(const std::string& name) const {
                "dtype " + e.dtype + " is not an integer type (I64, I32, I16, I8, U64, U32, U16, U8, BOOL)");
   }
   return out;
-}
-
-void write_safetensors(const std::string& path,
-                       const std::vector<std::pair<std::string, TensorView>>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
-  using ojson = nlohmann::ordered_json;
-  ojson header = ojson::object();
-  if (!metadata.empty()) {
-    ojson& m = header["__metadata__"] = ojson::object();
-    for (const auto& [k, v] : metadata) m[k] = v;
-  }
-  std::set<std::string> seen;
-  uint64_t offset = 0;
-  for (const auto& [name, view] : tensors) {
-    if (name == "__metadata__") bad_tensor(path, name, "cannot write: the name is reserved for metadata");
-    if (!seen.insert(name).second) bad_tensor(path, name, "cannot write: duplicate tensor name");
-    if (!view.defined() && view.numel() > 0) bad_tensor(path, name, "cannot write: the view has no memory");
-    ojson shape = ojson::array();
-    for (int i = 0; i < view.shape().rank(); ++i) shape.push_back(view.shape()[i]);
-    const uint64_t end = offset + view.nbytes();
-    ojson entry = ojson::object();
-    entry["dtype"] = view.dtype() == DType::F32 ? "F32" : "F64";
-    entry["shape"] = std::move(shape);
-    entry["data_offsets"] = ojson::array({offset, end});
-    header[name] = std::move(entry);
-    offset = end;
-  }
-  std::string text;
-  try {
-    text = header.dump();
-  } catch (const nlohmann::json::exception& e) {  // e.g. a name that is not valid UTF-8
-    throw FormatError(path + ": cannot write safetensors header: " + e.what());
-  }
-  text.append((8 - text.size() % 8) % 8, ' ');  // data section starts 8-byte aligned
-  const uint64_t n = text.size();
-
-  AtomicFile out(path);
-  out.write(&n, sizeof n);  // little-endian host (static_assert above)
-  out.write(text);
-  for (const auto& [name, view] : tensors)
-    if (view.nbytes() > 0) out.write(view.raw(), view.nbytes());
-  out.commit();
 }
 
 }  // namespace blt::io

@@ -83,6 +83,25 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
+// Converts stored floats (dtype F32, F64, BF16 or F16; exactly dst.numel() of them in `src`) into dst
+// (F32 or F64), as read_into does: e.g. a slice of rows of a tensor's bytes().
+void convert_float_bytes(const std::string& dtype, std::span<const std::byte> src, const TensorView& dst);
+
+// A tensor to write byte for byte, in any dtype: its data is the concatenation of `pieces` (e.g. spans
+// of mapped files, several of them when tensors are fused). shape e.g. {509, 32}.
+struct RawTensor {
+  std::string name;
+  std::string dtype;  // e.g. "BF16"
+  std::vector<int64_t> shape;
+  std::vector<std::span<const std::byte>> pieces;
+};
+
+// Writes raw tensors plus optional metadata atomically, laid out and listed in the given order (as
+// write_safetensors). FormatError naming path and tensor for a duplicate or reserved name, an unknown
+// dtype, or pieces whose total size is not the shape's element count times the dtype's size.
+void write_safetensors_raw(const std::string& path, const std::vector<RawTensor>& tensors,
+                           const std::map<std::string, std::string>& metadata = {});
+
 // Writes F32/F64 tensors (stored in their own dtype) plus optional metadata,
 // atomically (AtomicFile). Tensors are laid out, and listed in the header, in
 // the given order; the header is padded with spaces to a multiple of 8 bytes so

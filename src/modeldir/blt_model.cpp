@@ -6,6 +6,8 @@
 #include "io/atomic_file.h"
 #include "io/json_fields.h"
 #include "io/safetensors.h"
+#include "modeldir/hf_config.h"
+#include "modeldir/hf_weights.h"
 #include "modeldir/memory_plan.h"
 #include "nn/param_io.h"
 
@@ -31,10 +33,14 @@ BltConfig read_blt_config(const std::string& dir) {
   const fs::path config = d / "config.json";
   if (!fs::exists(config)) throw IoError(config.string() + ": not found (a BLT model directory holds config.json)");
   const nlohmann::json cfg = io::read_json_file(config.string());
+  if (is_hf_config(cfg)) {
+    HfConfig h = parse_hf_config(cfg, config.string());
+    return {h.args, h.patcher, true, std::move(h.entropy)};
+  }
   io::JsonFields f(cfg, config.string());
   const model::BltArgs args = model::parse_blt_args(f.object("args"), config.string() + ": args");
   f.finish();
-  return {args, resolve_patcher_args(dir, args)};
+  return {args, resolve_patcher_args(dir, args), false, std::nullopt};
 }
 
 BltModel BltModel::load(const std::string& dir, DType dtype, bool trainable) {
@@ -44,6 +50,18 @@ BltModel BltModel::load(const std::string& dir, DType dtype, bool trainable) {
   BltModel m = create(c.args, c.patcher, dtype, trainable);
   const fs::path weights = d / "model.safetensors";
   if (!fs::exists(weights)) throw IoError(weights.string() + ": not found");
+  if (c.hf_layout) {
+    if (m.patcher.patching_mode == patching::PatchingMode::Entropy) {
+      if (!c.hf_patcher)
+        throw ConfigError((d / "config.json").string() +
+                          ": field 'patch_in_forward' must be true with entropy patching (the patcher is the "
+                          "entropy model)");
+      m.entropy = EntropyModel::create(*c.hf_patcher, m.patcher, dtype);
+    }
+    load_hf_weights(io::SafetensorsFile::open(weights.string()), m.params.get(),
+                    m.entropy ? m.entropy->params.get() : nullptr);
+    return m;
+  }
   nn::load_params(*m.params, io::SafetensorsFile::open(weights.string()));
   if (m.patcher.patching_mode == patching::PatchingMode::Entropy) {
     const fs::path ent = d / "entropy_model";
@@ -56,9 +74,8 @@ BltModel BltModel::load(const std::string& dir, DType dtype, bool trainable) {
 
 void BltModel::save(const std::string& dir) const {
   fs::create_directories(dir);
-  io::write_file_atomic((fs::path(dir) / "config.json").string(), nlohmann::json{{"args", model::to_json(args)}}.dump(2) + "\n");
-  io::write_file_atomic((fs::path(dir) / "train_args.json").string(),
-                        nlohmann::json{{"data", {{"patcher_args", patching::to_json(patcher)}}}}.dump(2) + "\n");
+  io::write_file_atomic((fs::path(dir) / "config.json").string(), blt_config_text(args));
+  io::write_file_atomic((fs::path(dir) / "train_args.json").string(), train_args_text(patcher));
   nn::save_params(*params, (fs::path(dir) / "model.safetensors").string());
   if (entropy) {
     // The entropy model carries the BLT's patcher settings, so both files agree.
@@ -67,6 +84,14 @@ void BltModel::save(const std::string& dir) const {
     io::write_file_atomic((ent / "params.json").string(), modeldir::entropy_config_json(entropy->args, patcher).dump(2) + "\n");
     nn::save_params(*entropy->params, (ent / "model.safetensors").string());
   }
+}
+
+std::string blt_config_text(const model::BltArgs& args) {
+  return nlohmann::json{{"args", model::to_json(args)}}.dump(2) + "\n";
+}
+
+std::string train_args_text(const patching::PatcherArgs& patcher) {
+  return nlohmann::json{{"data", {{"patcher_args", patching::to_json(patcher)}}}}.dump(2) + "\n";
 }
 
 }  // namespace blt::modeldir

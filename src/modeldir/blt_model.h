@@ -33,17 +33,26 @@ struct BltModel {
   // Declares and allocates the parameters (zeros).
   static BltModel create(const model::BltArgs& args, const patching::PatcherArgs& patcher, DType dtype = DType::F32,
                          bool trainable = false);
-  // Reads config.json, the patcher settings, the weights and the entropy model (if the mode needs it).
+  // Reads config.json, the patcher settings, the weights and the entropy model (if the mode needs it), in
+  // either layout.
   static BltModel load(const std::string& dir, DType dtype = DType::F32, bool trainable = false);
   // Writes config.json, model.safetensors, train_args.json and entropy_model/ (if present), each atomically.
   void save(const std::string& dir) const;
 };
 
 // A BLT directory's configuration without its weights: config.json's args and the patcher settings.
+// config.json may also be the transformers layout (model_type "blt"; modeldir/hf_config.h): then its
+// patcher_config is the entropy model and model.safetensors holds both models under the HF names.
 struct BltConfig {
   model::BltArgs args;
   patching::PatcherArgs patcher;
+  bool hf_layout = false;
+  std::optional<lm::LMTransformerArgs> hf_patcher;  // the HF config's patcher_config
 };
 BltConfig read_blt_config(const std::string& dir);
+
+// config.json and train_args.json as BltModel::save writes them.
+std::string blt_config_text(const model::BltArgs& args);
+std::string train_args_text(const patching::PatcherArgs& patcher);
 
 }  // namespace blt::modeldir

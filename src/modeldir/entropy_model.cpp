@@ -5,6 +5,7 @@
 
 #include "io/atomic_file.h"
 #include "io/json_fields.h"
+#include "modeldir/hf_convert.h"
 #include "modeldir/memory_plan.h"
 #include "modeldir/patcher_settings.h"
 #include "modeldir/weights.h"
@@ -64,6 +65,8 @@ EntropyModel EntropyModel::load(const std::string& dir, DType dtype, bool traina
   const fs::path d(dir);
   if (!fs::is_directory(d)) throw IoError(dir + ": not a model directory");
   const fs::path params_json = d / "params.json";
+  if (!fs::exists(params_json) && fs::exists(d / "config.json") && detect_layout(dir) == Layout::Hf)
+    return load_hf_patcher(dir, dtype, trainable);  // the patcher of a transformers-layout BLT
   if (!fs::exists(params_json)) throw IoError(params_json.string() + ": not found (an entropy model directory holds params.json)");
   EntropyModelConfig c = read_entropy_config(params_json.string());
   const WeightFile weights = find_weights(dir);

@@ -25,6 +25,7 @@ struct EntropyModel {
   // Reads params.json and the weights; every tensor name and shape is checked against the configuration.
   // With consolidated.pth (the official release), attention is local block-causal with window 512 whatever
   // params.json says, as the official loader builds it (one warning when params.json disagrees).
+  // A transformers-layout BLT directory (config.json, no params.json) gives its patcher.
   static EntropyModel load(const std::string& dir, DType dtype = DType::F32, bool trainable = false);
   // Writes params.json and model.safetensors into dir (created if needed), each atomically.
   void save(const std::string& dir) const;

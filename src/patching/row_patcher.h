@@ -36,6 +36,8 @@ class RowPatcher {
   void row_entropies(std::span<const int32_t> tokens, int64_t B, int64_t N, std::vector<float>& out);
 
   const patching::PatcherArgs& args() const { return args_; }
+  // The entropies the last layout() without given entropies computed (B*N; empty outside entropy mode).
+  std::span<const float> entropies() const { return h_; }
   // FLOPs the entropy model executed so far.
   double entropy_flops() const { return entropy_flops_; }
 

@@ -24,6 +24,7 @@ class BltTask : public train::TrainTask {
   nlohmann::json step_stats() override;
   nlohmann::json stats_window() const override;
   void restore_stats_window(const nlohmann::json& window, const std::string& where) override;
+  void merge_stats_window(const nlohmann::json& window, const std::string& where) override;
   std::optional<double> validate() override;
   void save_model(const std::string& dir) override { model_.save(dir); }
 

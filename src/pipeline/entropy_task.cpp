@@ -1,8 +1,9 @@
-// EntropyTask: loss, validation BPB.
+// EntropyTask and TokenLmTask: loss, validation BPB.
 #include "pipeline/entropy_task.h"
 
 #include "eval/lm_bpb.h"
 #include "ops/cross_entropy.h"
+#include "pipeline/shared_validation.h"
 
 namespace blt::pipeline {
 
@@ -23,7 +24,20 @@ Var EntropyTask::loss(Graph& g, std::span<const int32_t> rows, std::span<const f
 std::optional<double> EntropyTask::validate() {
   if (!valid_) return std::nullopt;
   data::EvalWindows windows(*valid_, model_.args.max_seqlen);
-  return eval::lm_bpb(*model_.model, windows, valid_bytes_);
+  dist::Communicator& comm = dist::Communicator::world();
+  return eval::bits_per_target(
+      gather_shares(eval::lm_nll(*model_.model, windows, valid_bytes_, rank_share(comm)), comm));
+}
+
+TokenLmTask::TokenLmTask(modeldir::EntropyModel& model, const data::TokenCorpus* valid)
+    : EntropyTask(model, nullptr, 0), lm_(*model.model), valid_tokens_(valid) {}
+
+std::optional<double> TokenLmTask::validate() {
+  if (!valid_tokens_) return std::nullopt;
+  data::EvalWindows windows(*valid_tokens_, lm_.args().max_seqlen);
+  dist::Communicator& comm = dist::Communicator::world();
+  return eval::token_lm_bpb(gather_shares(eval::lm_nll(lm_, windows, 0, rank_share(comm)), comm),
+                            *valid_tokens_);
 }
 
 }  // namespace blt::pipeline

@@ -1,7 +1,9 @@
 // The entropy model as a train::TrainTask: mean next-byte cross-entropy on
 // packed rows, validation bits-per-byte on held-out documents (each document
 // evaluated alone, x = [BOS]+bytes, y = bytes+[EOS]), and saving the model
-// directory in the official layout.
+// directory in the official layout. TokenLmTask is the same LM over token
+// ids (the BPE baseline): only its validation differs, in bits per byte of
+// the text its tokens cover (eval::token_lm_bpb).
 #pragma once
 
 #include <optional>
@@ -27,6 +29,17 @@ class EntropyTask : public train::TrainTask {
   const data::Corpus* valid_;
   int64_t valid_bytes_;
   std::vector<int32_t> x_, y_;
+};
+
+class TokenLmTask : public EntropyTask {
+ public:
+  // `model` is an LM over token ids (vocab_size the tokenizer's); `valid` may be null.
+  TokenLmTask(modeldir::EntropyModel& model, const data::TokenCorpus* valid);
+  std::optional<double> validate() override;
+
+ private:
+  const lm::LMTransformer& lm_;
+  const data::TokenCorpus* valid_tokens_;
 };
 
 }  // namespace blt::pipeline

@@ -16,14 +16,22 @@ namespace blt::train {
 namespace fs = std::filesystem;
 
 nlohmann::json to_json(const TrainerConfig& c) {
-  return {{"steps", c.steps},           {"batch", c.batch},
-          {"seq_len", c.seq_len},       {"grad_accum", c.grad_accum},
-          {"lr", c.adam.lr},            {"beta1", c.adam.beta1},
-          {"beta2", c.adam.beta2},      {"eps", c.adam.eps},
-          {"weight_decay", c.adam.weight_decay}, {"warmup", c.warmup},
-          {"lr_min_ratio", c.lr_min_ratio}, {"clip", c.clip},
-          {"log_every", c.log_every},   {"eval_every", c.eval_every},
-          {"save_every", c.save_every}, {"keep", c.keep},
+  return {{"steps", c.steps},
+          {"batch", c.batch},
+          {"seq_len", c.seq_len},
+          {"grad_accum", c.grad_accum},
+          {"lr", c.adam.lr},
+          {"beta1", c.adam.beta1},
+          {"beta2", c.adam.beta2},
+          {"eps", c.adam.eps},
+          {"weight_decay", c.adam.weight_decay},
+          {"warmup", c.warmup},
+          {"lr_min_ratio", c.lr_min_ratio},
+          {"clip", c.clip},
+          {"log_every", c.log_every},
+          {"eval_every", c.eval_every},
+          {"save_every", c.save_every},
+          {"keep", c.keep},
           {"seed", c.seed}};
 }
 
@@ -83,8 +91,16 @@ void validate(const TrainerConfig& c, const std::string& where) {
   require(c.keep >= 1, where, "keep", "at least 1", c.keep);
 }
 
-Trainer::Trainer(TrainerConfig cfg, TrainTask& task, data::SequenceStream& stream, std::string out_dir)
-    : cfg_(cfg), task_(task), stream_(stream), out_dir_(std::move(out_dir)), opt_(task.params(), cfg.adam),
+Trainer::Trainer(TrainerConfig cfg, TrainTask& task, data::SequenceStream& stream, std::string out_dir,
+                 dist::Communicator& comm)
+    : cfg_(cfg),
+      task_(task),
+      stream_(stream),
+      out_dir_(std::move(out_dir)),
+      comm_(comm),
+      writer_(comm.rank() == 0),
+      grad_sum_(comm, cfg.grad_accum),
+      opt_(task.params(), cfg.adam),
       rng_(cfg.seed) {
   validate(cfg, "training");
   if (cfg.seq_len < 1) throw ConfigError("training: field 'seq_len' must be resolved to a positive length");
@@ -121,10 +137,11 @@ bool Trainer::resume(bool fallback) {
   }
   rng_.set_state(state_.rng);
   stream_.seek(state_.data);
-  task_.restore_stats_window(state_.task_window, "train_state.json: task_window");
+  // Rank 0 carries the job's statistics window; the other ranks gather theirs from zero.
+  if (writer_) task_.restore_stats_window(state_.task_window, "train_state.json: task_window");
   // Drop metrics lines from after the checkpoint (an interrupted run logged past it).
   const fs::path metrics = fs::path(out_dir_) / "metrics.jsonl";
-  if (fs::exists(metrics)) {
+  if (writer_ && fs::exists(metrics)) {
     std::istringstream in(io::read_file(metrics.string()));
     std::string line, kept;
     for (int64_t n = 1; std::getline(in, line); ++n) {
@@ -146,12 +163,16 @@ bool Trainer::resume(bool fallback) {
 }
 
 void Trainer::log(const nlohmann::json& line) {
+  if (!writer_) return;
   std::ofstream out(fs::path(out_dir_) / "metrics.jsonl", std::ios::app);
   out << line.dump() << "\n";
   if (!out) throw IoError((fs::path(out_dir_) / "metrics.jsonl").string() + ": cannot append");
 }
 
 void Trainer::save() {
+  gather_stats();
+  comm_.barrier();  // every rank is past the step: a checkpoint names a step the whole job completed
+  if (!writer_) return;
   state_.data = stream_.position();
   state_.rng = rng_.state();
   state_.task_window = task_.stats_window();
@@ -159,26 +180,62 @@ void Trainer::save() {
   task_.save_model(out_dir_);
 }
 
+std::optional<double> Trainer::validation() {
+  const std::optional<double> bpb = task_.validate();  // every rank: a task may share the work
+  if (!comm_.distributed()) return bpb;
+  const double mine = bpb.value_or(std::nan(""));
+  per_rank_.resize(static_cast<size_t>(comm_.size()));
+  comm_.all_gather({&mine, 1}, per_rank_);
+  const double v = per_rank_[0];  // rank 0's figure, exactly
+  return std::isnan(v) ? std::nullopt : std::optional<double>(v);
+}
+
+void Trainer::gather_stats() {
+  if (!comm_.distributed()) return;
+  const auto windows = comm_.all_gather(task_.stats_window().dump());
+  if (!writer_) {
+    (void)task_.step_stats();  // absorbed by rank 0: start over
+    return;
+  }
+  for (int r = 1; r < comm_.size(); ++r)
+    task_.merge_stats_window(nlohmann::json::parse(windows[r]), "rank " + std::to_string(r) + " statistics");
+}
+
 double Trainer::forward_backward() {
-  task_.params().zero_grad();
-  double step_loss = 0;
-  for (int64_t micro = 0; micro < cfg_.grad_accum; ++micro) {
+  const int64_t K = grad_sum_.micro_batches();
+  losses_.clear();
+  for (int64_t micro = 0; micro < K; ++micro) {
+    // Every rank reads every micro-batch, so the stream stays global; each computes its own.
     stream_.next_batch(cfg_.batch, rows_, stream_.has_side() ? &side_ : nullptr);
+    if (!grad_sum_.mine(micro)) continue;
+    task_.params().zero_grad();
     graph_.reset();
-    Var loss = task_.loss(graph_, rows_, stream_.has_side() ? std::span<const float>(side_) : std::span<const float>{},
+    Var loss = task_.loss(graph_, rows_,
+                          stream_.has_side() ? std::span<const float>(side_) : std::span<const float>{},
                           cfg_.batch, cfg_.seq_len);
     const double value = loss.value.at(0);
     if (!std::isfinite(value)) {
       const auto bad = first_non_finite(task_.params(), ParamArena::Values);
-      throw DivergenceError("step " + std::to_string(state_.step + 1) + ": non-finite loss (" + std::to_string(value) +
-                            ") in micro-batch " + std::to_string(micro) +
-                            (bad ? "; non-finite weight in " + *bad : std::string("; the weights are finite")));
+      throw DivergenceError(
+          "step " + std::to_string(state_.step + 1) + ": non-finite loss (" + std::to_string(value) +
+          ") in micro-batch " + std::to_string(micro) +
+          (bad ? "; non-finite weight in " + *bad : std::string("; the weights are finite")));
     }
-    // Each micro-batch holds the same number of targets: average them.
-    dispatch(loss.dtype(), [&]<class T>() { *loss.grad.data<T>() = T(1) / static_cast<T>(cfg_.grad_accum); });
+    // Each micro-batch holds the same number of targets: average them over the job's K.
+    dispatch(loss.dtype(), [&]<class T>() { *loss.grad.data<T>() = T(1) / static_cast<T>(K); });
     graph_.backward();
-    step_loss += value / static_cast<double>(cfg_.grad_accum);
+    losses_.push_back(value);
+    const TensorView grads = task_.params().grads();
+    grad_sum_.add(micro, {grads.data<float>(), static_cast<size_t>(grads.numel())});
   }
+  const TensorView grads = task_.params().grads();
+  grad_sum_.finish({grads.data<float>(), static_cast<size_t>(grads.numel())});
+  // The micro-batch losses in k order (rank r's a-th is k = a·ranks + r), averaged as one process would.
+  const int64_t R = comm_.size(), A = K / R;
+  all_losses_.resize(static_cast<size_t>(K));
+  comm_.all_gather(losses_, all_losses_);
+  double step_loss = 0;
+  for (int64_t k = 0; k < K; ++k) step_loss += all_losses_[(k % R) * A + k / R] / static_cast<double>(K);
   return step_loss;
 }
 
@@ -222,15 +279,26 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
   const double seconds_before = state_.seconds;
   int64_t run_targets = 0, run_steps = 0;
   LogWindow& window = state_.window;  // checkpointed: a resumed run logs the lines an uninterrupted one does
+  check_replicas(comm_, task_.params(),
+                 to_json(cfg_).dump() + to_json(state_).dump() + std::to_string(stream_.n_documents()) + " " +
+                     std::to_string(stream_.tokens_per_epoch()));
+  double window_comm_s = 0, window_step_s = 0;  // since the last metrics line
   while (state_.step < cfg_.steps) {
-    if (stop.load()) {
+    if (comm_.any(stop.load())) {  // the ranks stop together, at the same step
       save();
       return state_.step;
     }
+    const auto step_start = clock::now();
     const double step_loss = forward_backward();
-    // FLOPs the ops executed this step (forward + backward).
-    const double step_flops = graph_.flops().total_forward() + graph_.flops().total_backward();
+    const double comm_s = grad_sum_.take_comm_seconds();
+    // FLOPs the job's ops executed this step (forward + backward, every rank's: whole numbers, summed
+    // exactly).
+    const double mine = graph_.flops().total_forward() + graph_.flops().total_backward();
     graph_.flops().clear();
+    double step_flops = 0;
+    per_rank_.resize(static_cast<size_t>(comm_.size()));
+    comm_.all_gather({&mine, 1}, per_rank_);
+    for (double f : per_rank_) step_flops += f;
     state_.flops += step_flops;
     window.flops += step_flops;
     const double grad_norm = clip_checked();
@@ -240,7 +308,7 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
     if (const auto bad = first_non_finite(task_.params(), ParamArena::Values))
       throw DivergenceError("step " + std::to_string(state_.step + 1) + ": non-finite weight in " + *bad);
     ++state_.step;
-    const int64_t targets = cfg_.batch * cfg_.seq_len * cfg_.grad_accum;
+    const int64_t targets = cfg_.batch * cfg_.seq_len * grad_sum_.micro_batches();
     state_.tokens_seen += targets;
     run_targets += targets;
     window.loss += step_loss;
@@ -257,14 +325,21 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
     r.bytes_per_s = run_targets / std::max(run_seconds, 1e-9);
     r.elapsed = state_.seconds;
     r.eta = static_cast<double>(cfg_.steps - state_.step) * run_seconds / static_cast<double>(++run_steps);
+    window_comm_s += comm_s;
+    window_step_s += std::chrono::duration<double>(clock::now() - step_start).count();
+    r.comm_share = window_comm_s / std::max(window_step_s, 1e-9);
     const bool last = state_.step == cfg_.steps;
-    if (last || (cfg_.eval_every > 0 && state_.step % cfg_.eval_every == 0)) r.valid_bpb = task_.validate();
+    if (last || (cfg_.eval_every > 0 && state_.step % cfg_.eval_every == 0)) r.valid_bpb = validation();
     if (last || state_.step % cfg_.log_every == 0 || r.valid_bpb) {
+      gather_stats();
       r.stats = task_.step_stats();
-      log(metrics_line(state_, r, window, targets));
+      nlohmann::json line = metrics_line(state_, r, window, targets);
+      if (comm_.distributed()) line["comm_share"] = r.comm_share;
+      log(line);
       window = LogWindow{};
+      window_comm_s = window_step_s = 0;
     }
-    report(r);
+    if (writer_) report(r);
     if (last || (cfg_.save_every > 0 && state_.step % cfg_.save_every == 0)) save();
   }
   return state_.step;

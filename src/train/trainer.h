@@ -6,7 +6,10 @@
 // when asked, and resume() continues bit-exactly from the newest checkpoint
 // (or, when asked, the newest intact one). A non-finite loss, gradient norm or
 // weight stops it with a DivergenceError naming the step and the tensor, before
-// anything of that state is written.
+// anything of that state is written. Under mpirun every rank runs a Trainer
+// over the same stream (data_parallel.h: each takes its share of every step's
+// micro-batches, the gradients are summed in a fixed order); rank 0 alone
+// writes metrics, checkpoints and model files, and reports progress.
 #pragma once
 
 #include <atomic>
@@ -20,6 +23,7 @@
 #include "data/packing.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
 #include "train/guards.h"
 
 namespace blt::train {
@@ -31,24 +35,28 @@ class TrainTask {
   virtual const nn::ParamRegistry& params() const = 0;
   // rows (B, L+1): x = rows[:, :L], y = rows[:, 1:]; side (B, L+1): the stream's per-token side values
   // (e.g. cached entropies), empty when none are attached. The mean loss in nats per target, on g.
-  virtual Var loss(Graph& g, std::span<const int32_t> rows, std::span<const float> side, int64_t B, int64_t L) = 0;
+  virtual Var loss(Graph& g, std::span<const int32_t> rows, std::span<const float> side, int64_t B,
+                   int64_t L) = 0;
   // Statistics of the micro-batches since the last call (e.g. patch counts), for the metrics line.
   virtual nlohmann::json step_stats() { return nlohmann::json::object(); }
   // The sums step_stats() has gathered so far, as JSON (a checkpoint carries them, so the first metrics
   // line after a resume is the uninterrupted run's), and their restoration from that JSON.
   virtual nlohmann::json stats_window() const { return nlohmann::json::object(); }
   virtual void restore_stats_window(const nlohmann::json& /*window*/, const std::string& /*where*/) {}
-  // Bits per byte on the held-out data; nullopt when there is none.
+  // Adds another rank's stats_window() to this one's (data parallelism: rank 0 logs the job's sums).
+  virtual void merge_stats_window(const nlohmann::json& /*window*/, const std::string& /*where*/) {}
+  // Bits per byte on the held-out data; nullopt when there is none. Every rank of a data-parallel job calls
+  // it at the same step (a task may share the windows among them: pipeline/shared_validation.h).
   virtual std::optional<double> validate() = 0;
   // Writes the model's own files (configuration and weights) into dir.
   virtual void save_model(const std::string& dir) = 0;
 };
 
 struct TrainerConfig {
-  int64_t steps = 1000;       // optimizer steps
-  int64_t batch = 8;          // rows per micro-batch
-  int64_t seq_len = 0;        // tokens per row; 0 in a config means the model's max_seqlen
-  int64_t grad_accum = 1;     // micro-batches per step
+  int64_t steps = 1000;    // optimizer steps
+  int64_t batch = 8;       // rows per micro-batch
+  int64_t seq_len = 0;     // tokens per row; 0 in a config means the model's max_seqlen
+  int64_t grad_accum = 1;  // micro-batches per step and rank
   AdamWConfig adam;
   int64_t warmup = 100;       // steps of linear warmup
   double lr_min_ratio = 0.1;  // cosine floor as a fraction of lr
@@ -68,18 +76,21 @@ void validate(const TrainerConfig& c, const std::string& where);
 
 struct StepReport {
   int64_t step = 0, total = 0;
-  double loss = 0;            // nats per target, mean over the step
+  double loss = 0;  // nats per target, mean over the step
   double lr = 0, grad_norm = 0;
-  double bytes_per_s = 0;     // targets per second, this run
-  double elapsed = 0;         // seconds of training so far (resumes included)
-  double eta = 0;             // seconds to the last step
+  double bytes_per_s = 0;           // targets per second, this run
+  double elapsed = 0;               // seconds of training so far (resumes included)
+  double eta = 0;                   // seconds to the last step
+  double comm_share = 0;            // share of the step's time spent moving gradients between ranks
   std::optional<double> valid_bpb;  // set on validation steps
-  nlohmann::json stats;       // the task's step_stats()
+  nlohmann::json stats;             // the task's step_stats()
 };
 
 class Trainer {
  public:
-  Trainer(TrainerConfig cfg, TrainTask& task, data::SequenceStream& stream, std::string out_dir);
+  // `comm`: the ranks training together (the world: one process unless started by mpirun).
+  Trainer(TrainerConfig cfg, TrainTask& task, data::SequenceStream& stream, std::string out_dir,
+          dist::Communicator& comm = dist::Communicator::world());
 
   // Restores the checkpoint `latest` names (without `latest`, the newest step_* directory); false if
   // there is none. An unusable one (missing or truncated file, bad train_state.json, missing directory)
@@ -98,10 +109,14 @@ class Trainer {
   void log(const nlohmann::json& line);
   // Loads `dir` into the model and optimizer; an empty string, or the reason it is unusable.
   std::string try_load(const std::string& dir);
-  // Zeroes the grads, then runs cfg_.grad_accum micro-batches forward and backward (grads accumulated,
-  // each scaled by 1/grad_accum). Returns the step's mean loss in nats per target; DivergenceError on a
-  // non-finite micro-batch loss.
+  // Runs this rank's share of the step's micro-batches forward and backward, each from zeroed grads with
+  // its loss scaled by 1/K, folded into the ordered sum (data_parallel.h): grads = the step's gradient.
+  // Returns the step's mean loss in nats per target; DivergenceError on a non-finite micro-batch loss.
   double forward_backward();
+  // The task's validation BPB (every rank validates: the tasks split the windows), rank 0's on every rank.
+  std::optional<double> validation();
+  // Rank 0's task statistics absorb the other ranks' (which start over): before logging or saving them.
+  void gather_stats();
   // Clips the gradients; DivergenceError naming the first non-finite gradient when the norm is not finite.
   double clip_checked();
 
@@ -109,6 +124,9 @@ class Trainer {
   TrainTask& task_;
   data::SequenceStream& stream_;
   std::string out_dir_;
+  dist::Communicator& comm_;
+  bool writer_;  // rank 0: writes metrics, checkpoints and model files
+  OrderedGradSum grad_sum_;
   AdamW opt_;
   TrainState state_;
   Rng rng_;
@@ -116,6 +134,9 @@ class Trainer {
   Graph graph_;
   std::vector<int32_t> rows_;
   std::vector<float> side_;
+  std::vector<double> losses_;      // this rank's micro-batch losses of the step
+  std::vector<double> all_losses_;  // ... every rank's, by rank
+  std::vector<double> per_rank_;    // one figure per rank (FLOPs, a validation result)
 };
 
 }  // namespace blt::train

@@ -1,4 +1,5 @@
-// run_blt: posix_spawn of the blt binary with captured output (and an optional Ctrl-C).
+// run_blt / run_program: posix_spawn of the blt binary (or another program) with captured output (and an
+// optional Ctrl-C).
 #include "tools/run_blt.h"
 
 #include <fcntl.h>
@@ -21,21 +22,19 @@ extern char** environ;
 namespace blt::test {
 
 namespace {
-// Spawns blt; returns its pid (or -1 with the reason in `err`).
-pid_t spawn_blt(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path,
-                std::string& err) {
+// Spawns argv[0] (looked up in PATH) with argv; returns its pid (or -1 with the reason in `err`).
+pid_t spawn(std::vector<std::string> all, const std::string& out_path, const std::string& err_path,
+            std::string& err) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> all = {BLT_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  const int e = posix_spawn(&pid, BLT_BINARY, &fa, nullptr, argv.data(), environ);
+  const int e = posix_spawnp(&pid, all[0].c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   if (e != 0) {
     err = std::string("posix_spawn failed: ") + std::strerror(e);
@@ -59,6 +58,17 @@ Result run_blt(const std::vector<std::string>& args, const std::filesystem::path
 
 Result run_blt_interrupting(const std::vector<std::string>& args, const std::filesystem::path& scratch,
                             const std::function<bool()>& ready, int sig, int poll_us) {
+  std::vector<std::string> all = {BLT_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  return run_program_interrupting(all, scratch, ready, sig, poll_us);
+}
+
+Result run_program(const std::vector<std::string>& argv, const std::filesystem::path& scratch) {
+  return run_program_interrupting(argv, scratch, [] { return false; });
+}
+
+Result run_program_interrupting(const std::vector<std::string>& argv, const std::filesystem::path& scratch,
+                                const std::function<bool()>& ready, int sig, int poll_us) {
   const std::string out_path = (scratch / "stdout").string(), err_path = (scratch / "stderr").string();
   Result r;
   // posix_spawn's child starts in this process's memory, and exec records that memory's peak RSS as the
@@ -66,7 +76,7 @@ Result run_blt_interrupting(const std::vector<std::string>& args, const std::fil
   // the child's figure is its own (or our few MB, whichever is larger).
   malloc_trim(0);
   std::ofstream("/proc/self/clear_refs") << "5";
-  const pid_t pid = spawn_blt(args, out_path, err_path, r.err);
+  const pid_t pid = spawn(argv, out_path, err_path, r.err);
   if (pid < 0) return r;
   int status = 0;
   bool signalled = false;

@@ -1,4 +1,4 @@
-// Running the built `blt` binary from tests: posix_spawn with stdin from
+// Running the built `blt` binary (or another program, such as mpirun) from tests: posix_spawn with stdin from
 // /dev/null, stdout and stderr captured through files in a scratch folder,
 // the exit code (128 + signal when killed).
 #pragma once
@@ -23,6 +23,11 @@ Result run_blt(const std::vector<std::string>& args, const std::filesystem::path
 // while the process runs) turns true.
 Result run_blt_interrupting(const std::vector<std::string>& args, const std::filesystem::path& scratch,
                             const std::function<bool()>& ready, int sig = SIGINT, int poll_us = 5000);
+
+// The same for any program: argv[0] is looked up in PATH (mpirun, ...).
+Result run_program(const std::vector<std::string>& argv, const std::filesystem::path& scratch);
+Result run_program_interrupting(const std::vector<std::string>& argv, const std::filesystem::path& scratch,
+                                const std::function<bool()>& ready, int sig = SIGINT, int poll_us = 5000);
 
 inline bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 

@@ -6,8 +6,9 @@
 #include <iostream>
 #include <map>
 
-#include "modeldir/entropy_model.h"
 #include "modeldir/blt_model.h"
+#include "modeldir/entropy_model.h"
+#include "modeldir/hf_weights.h"
 #include "modeldir/weights.h"
 #include "tools/blt/commands.h"
 
@@ -35,6 +36,17 @@ void check_weights(const nn::ParamRegistry& reg, const fs::path& dir) {
   std::cout << "  weights: " << w.path << ": all " << reg.params().size() << " tensors match the configuration\n";
 }
 
+// The transformers layout: one model.safetensors holds the BLT and its patcher (the entropy model).
+void check_hf_weights(const modeldir::BltConfig& c, const nn::ParamRegistry& blt, const fs::path& dir) {
+  std::optional<modeldir::EntropyModel> patcher;
+  if (c.hf_patcher) patcher = modeldir::EntropyModel::create(*c.hf_patcher, c.patcher);
+  const auto file = io::SafetensorsFile::open((dir / "model.safetensors").string());
+  const auto bound = modeldir::bind_hf_weights(file, &blt, patcher ? patcher->params.get() : nullptr);
+  std::cout << "  weights: " << file.path() << ": all " << bound.size()
+            << " tensors match the configuration (transformers layout"
+            << (patcher ? ", patcher included" : "") << ")\n";
+}
+
 void inspect_entropy(const fs::path& dir) {
   const auto c = modeldir::read_entropy_config((dir / "params.json").string());
   auto m = modeldir::EntropyModel::create(c.args, c.patcher);
@@ -59,6 +71,10 @@ Command add_inspect(CLI::App& app) {
       std::cout << "BLT " << *dir << "\n  config: " << model::to_json(c.args).dump() << "\n"
                 << "  patcher_args: " << patching::to_json(c.patcher).dump() << "\n  parameters:\n";
       print_counts(*m.params, "    ");
+      if (c.hf_layout) {
+        check_hf_weights(c, *m.params, d);
+        return;
+      }
       check_weights(*m.params, d);
       if (fs::is_directory(d / "entropy_model")) inspect_entropy(d / "entropy_model");
     } else if (fs::exists(d / "params.json")) {

@@ -12,6 +12,7 @@
 #include "eval/flops.h"
 #include "modeldir/memory_plan.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/job.h"
 #include "tools/blt/progress.h"
 #include "tools/blt/train_options.h"
 
@@ -71,7 +72,8 @@ Command add_train(CLI::App& app) {
     m.entropy = std::move(ent);
     Rng init(run.trainer.seed);
     m.params->initialize(init);
-    std::cerr << "BLT: " << m.params->numel() << " parameters, patching " << patching::to_string(pa.patching_mode)
+    if (is_writer())
+      std::cerr << "BLT: " << m.params->numel() << " parameters, patching " << patching::to_string(pa.patching_mode)
               << "; " << corpus.size() << " documents, " << corpus.bytes.size() << " bytes\n";
     if (!cache_dir->empty() && !m.entropy)
       throw ConfigError("--entropy-cache needs entropy patching (the model patches by " +
@@ -91,7 +93,7 @@ Command add_train(CLI::App& app) {
     pipeline::BltTask task(m, valid.get(), o->valid_bytes);
     train::Trainer trainer(run.trainer, task, stream, o->out);
     run_training(trainer, *o, "train");
-    if (const auto& ev = task.last_validation())
+    if (const auto& ev = task.last_validation(); ev && is_writer())
       std::cerr << "validation: bpb " << ev->bpb << ", mean patch size " << ev->mean_patch_size << ", "
                 << ev->flops_total_per_byte() << " FLOPs/byte executed\n";
   }};

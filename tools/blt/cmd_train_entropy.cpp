@@ -8,6 +8,7 @@
 #include "modeldir/patcher_settings.h"
 #include "pipeline/entropy_task.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/job.h"
 #include "tools/blt/train_options.h"
 
 namespace blt::cli {
@@ -45,7 +46,8 @@ Command add_train_entropy(CLI::App& app) {
     modeldir::EntropyModel model = modeldir::EntropyModel::create(mc.args, mc.patcher, DType::F32, true);
     Rng init(run.trainer.seed);
     model.params->initialize(init);
-    std::cerr << "entropy model: " << model.params->numel() << " parameters; " << corpus.size() << " documents, "
+    if (is_writer())
+      std::cerr << "entropy model: " << model.params->numel() << " parameters; " << corpus.size() << " documents, "
               << corpus.bytes.size() << " bytes\n";
     if (!o->resume)  // only now that data and model are known to be good
       save_run(o->out, run.trainer, *o, [&] { model.save(o->out); });

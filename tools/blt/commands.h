@@ -26,5 +26,8 @@ Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_preprocess(CLI::App& app);
+Command add_serve(CLI::App& app);
+Command add_convert(CLI::App& app);
+Command add_experiment(CLI::App& app);
 
 }  // namespace blt::cli

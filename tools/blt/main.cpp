@@ -9,6 +9,7 @@
 
 #include "blas/gemm.h"
 #include "core/error.h"
+#include "dist/communicator.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/validators.h"
 
@@ -30,6 +31,9 @@ int main(int argc, char** argv) {
       blt::cli::add_eval(app),
       blt::cli::add_inspect(app),
       blt::cli::add_preprocess(app),
+      blt::cli::add_serve(app),
+      blt::cli::add_convert(app),
+      blt::cli::add_experiment(app),
   };
 #ifdef BLT_WITH_BENCH
   commands.push_back(blt::cli::add_bench(app));
@@ -47,15 +51,28 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\nRun with --help for more information.\n";
     return 2;
   }
+  // Under mpirun this joins the job (MPI_Init); an error on one rank ends every rank, as the others may be
+  // waiting for it.
+  blt::dist::Communicator& world = blt::dist::Communicator::world();
   try {
     blt::blas::set_num_threads(threads);
     for (const auto& c : commands)
       if (c.app->parsed()) c.run();
   } catch (const blt::cli::Interrupted&) {
+    world.finalize();
     return 130;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+  } catch (const blt::dist::JobError& e) {  // raised by every rank alike
+    if (world.rank() == 0) std::cerr << "error: " << e.what() << "\n";
+    world.finalize();
     return 1;
+  } catch (const std::exception& e) {
+    if (!world.distributed()) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    }
+    std::cerr << "error: rank " << world.rank() << ": " << e.what() << "\n";
+    world.abort(1);
   }
+  world.finalize();
   return 0;
 }

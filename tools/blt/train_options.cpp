@@ -7,9 +7,11 @@
 #include <sstream>
 
 #include "io/atomic_file.h"
+#include "dist/communicator.h"
 #include "io/json_fields.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/interrupt.h"
+#include "tools/blt/job.h"
 #include "tools/blt/progress.h"
 
 namespace blt::cli {
@@ -118,13 +120,15 @@ train::TrainerConfig resolve_trainer_config(const TrainOptions& o, const nlohman
 
 void save_run(const std::string& out, const train::TrainerConfig& cfg, const TrainOptions& o,
               const std::function<void()>& save_model) {
+  check_job(out);
+  if (!is_writer()) return;
   fs::create_directories(out);
   remove_stale(out);
   if (o.force)
     if (const std::string removed = remove_run_files(out); !removed.empty())
       std::cerr << "--force: removed the earlier run's " << removed << " from " << out << "\n";
   const nlohmann::json run = {{"train", train::to_json(cfg)}, {"data", o.data}, {"valid", o.valid},
-                              {"valid_bytes", o.valid_bytes}};
+                              {"valid_bytes", o.valid_bytes}, {"ranks", dist::Communicator::world().size()}};
   try {
     save_model();
     // Last: a run.json means the model files are complete.
@@ -142,11 +146,20 @@ train::TrainerConfig load_run(const std::string& out, TrainOptions& o) {
   io::JsonFields f(run, path);
   train::TrainerConfig saved = train::trainer_config_from_json(f.object("train"), path + ": train");
   std::vector<std::string> data, valid;
-  int64_t valid_bytes = 0;
+  int64_t valid_bytes = 0, ranks = 1;
   f.required("data", data);
   f.required("valid", valid);
   f.required("valid_bytes", valid_bytes);
+  f.optional("ranks", ranks);
   f.finish();
+  // The global batch (ranks × grad_accum micro-batches) is the run's; a resume under another rank count
+  // splits it anew.
+  const int64_t micro = saved.grad_accum * std::max<int64_t>(ranks, 1), now = dist::Communicator::world().size();
+  if (micro % now != 0)
+    throw dist::JobError("--resume: the run's global batch is " + std::to_string(micro) + " micro-batches of " +
+                      std::to_string(saved.batch) + " rows (ranks × grad_accum, " + path + "); " +
+                      std::to_string(now) + " ranks do not divide it");
+  saved.grad_accum = micro / now;
   if (!o.data.empty() && o.data != data) throw ConfigError("--resume: --data differs from the run's (" + path + ")");
   if (!o.valid.empty() && o.valid != valid) throw ConfigError("--resume: --valid differs from the run's (" + path + ")");
   o.data = data;
@@ -222,15 +235,24 @@ class TrainProgress {
 }  // namespace
 
 void run_training(train::Trainer& trainer, const TrainOptions& o, const std::string& command) {
+  const bool writer = is_writer();
   if (o.resume) {
-    remove_stale(o.out);
+    check_job(o.out);
+    if (writer) remove_stale(o.out);
+    dist::Communicator::world().barrier();  // no rank reads a checkpoint rank 0 is still tidying
     if (!trainer.resume(o.resume_fallback)) throw ConfigError(o.out + ": no checkpoint to resume from");
-    std::cerr << "resumed at step " << trainer.state().step << "\n";
+    if (writer) std::cerr << "resumed at step " << trainer.state().step << "\n";
   }
   TrainProgress progress;
-  const auto& stop = install_interrupt_handler();
+  // Under mpirun: rank 0 alone says it, and the launcher's SIGTERM after a Ctrl-C is the same request.
+  const bool job = dist::Communicator::world().distributed();
+  const auto& stop = install_interrupt_handler(writer ? nullptr : "", job);
   const int64_t reached = trainer.run(stop, [&](const train::StepReport& r) { progress(r); });
   progress.finish();
+  if (!writer) {
+    if (reached < trainer.config().steps) throw Interrupted();
+    return;
+  }
   if (reached < trainer.config().steps) {
     std::cerr << "stopped at step " << reached << "; checkpoint saved. Continue with: blt " << command << " --out "
               << o.out << " --resume\n";

@@ -1,0 +1,2 @@
+// The delimiter, as a string: )blt_page"
+const s = ")blt_page\"";
