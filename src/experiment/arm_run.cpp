@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "data/tokenizer.h"
+#include "dist/communicator.h"
 #include "eval/flops.h"
 #include "eval/lm_bpb.h"
 #include "io/file.h"
@@ -144,8 +145,9 @@ class BatchCoster {
 };
 
 // The BLT's steps: every batch the run will read costed analytically (BatchCoster), scaled by executed /
-// analytic over the probe's batches; the number of steps whose sum comes closest to the budget.
-int64_t blt_steps(Built& b, int64_t batch, double budget, double probe_step_flops) {
+// analytic over the probe's batches (a step: `ranks` batches); the number of steps whose sum comes
+// closest to the budget.
+int64_t blt_steps(Built& b, int64_t batch, int ranks, double budget, double probe_step_flops) {
   BatchCoster cost(b, batch);
   double analytic = 0;
   for (int64_t i = 0; i < kProbeBatches; ++i) analytic += cost.next();
@@ -154,7 +156,8 @@ int64_t blt_steps(Built& b, int64_t batch, double budget, double probe_step_flop
   double spent = 0;
   int64_t steps = 0;
   for (; steps < (int64_t{1} << 24); ++steps) {
-    const double step = ratio * cost.next();
+    double step = 0;
+    for (int r = 0; r < ranks; ++r) step += ratio * cost.next();  // the step's micro-batches, in stream order
     if (budget - spent < step / 2) break;
     spent += step;
   }
@@ -166,10 +169,16 @@ int64_t blt_steps(Built& b, int64_t batch, double budget, double probe_step_flop
 std::optional<ArmResult> run(const std::string& name, Built& b, const train::TrainerConfig& cfg,
                              const std::string& dir, const std::atomic<bool>& stop,
                              const StepProgress& progress) {
-  fs::create_directories(dir);
-  train::remove_stale_temporaries(dir);
-  train::Trainer trainer(cfg, *b.task, *b.stream, dir);
-  if (!trainer.resume())
+  dist::Communicator& comm = dist::Communicator::world();
+  if (comm.rank() == 0) {  // rank 0 alone writes (data parallelism: every rank runs this)
+    fs::create_directories(dir);
+    train::remove_stale_temporaries(dir);
+  }
+  comm.barrier();
+  train::Trainer trainer(cfg, *b.task, *b.stream, dir, comm);
+  const bool resumed = trainer.resume();
+  comm.barrier();  // every rank has read the checkpoint
+  if (!resumed && comm.rank() == 0)
     fs::remove(fs::path(dir) / "metrics.jsonl");  // a run killed before its first checkpoint
   const int64_t reached = trainer.run(
       stop, [&](const train::StepReport& r) { progress(name, r.step, r.total, trainer.state().flops); });
@@ -250,9 +259,11 @@ std::optional<ArmResult> train_arm(const Arm& arm, const ArmData& d, double budg
                                    const std::atomic<bool>& stop, const StepProgress& progress) {
   auto b = build(arm, d);
   nlohmann::json stats;
-  const double step_flops = probe_step_flops(*b, d.batch, stats);
+  // A step is ranks × one micro-batch of d.batch rows (data parallelism; one rank: one micro-batch).
+  const int ranks = dist::Communicator::world().size();
+  const double step_flops = ranks * probe_step_flops(*b, d.batch, stats);
   int64_t steps = std::llround(budget / step_flops);
-  if (b->blt) steps = blt_steps(*b, d.batch, budget, step_flops);  // the patch size varies along the data
+  if (b->blt) steps = blt_steps(*b, d.batch, ranks, budget, step_flops / ranks);  // the patch size varies
   if (steps < kMinSteps)
     throw ConfigError("--budget " + format_flops(budget) + " is too small for arm " + arm.name +
                       ": one step costs " + format_flops(step_flops) + " FLOPs and it needs at least " +

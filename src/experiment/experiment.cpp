@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "data/bpe_tokenizer.h"
+#include "dist/communicator.h"
 #include "eval/flops.h"
 #include "eval/lm_bpb.h"
 #include "experiment/arm_run.h"
@@ -140,14 +141,23 @@ ArmResult given_entropy_row(const std::string& dir, const ArmData& d) {
 }
 
 // The training split's per-document entropies under the entropy model: cached in out/entropy-cache.
+// Under data parallelism rank 0 computes and writes them, and the other ranks read them.
 pipeline::EntropyCache training_entropies(const data::Corpus& train, const std::string& model_dir,
                                           const std::string& out) {
   const modeldir::EntropyModel m = modeldir::EntropyModel::load(model_dir);
   const std::string dir = (fs::path(out) / "entropy-cache").string();
-  if (fs::exists(fs::path(dir) / "cache.json")) return pipeline::read_entropy_cache(dir, train, m);
-  pipeline::EntropyCache cache = pipeline::training_entropies(train, m, "");
-  pipeline::write_entropy_cache(dir, cache, train, pipeline::cache_chunk(m));
-  return cache;
+  dist::Communicator& comm = dist::Communicator::world();
+  pipeline::EntropyCache cache;
+  if (comm.rank() == 0) {
+    if (fs::exists(fs::path(dir) / "cache.json")) {
+      cache = pipeline::read_entropy_cache(dir, train, m);
+    } else {
+      cache = pipeline::training_entropies(train, m, "");
+      pipeline::write_entropy_cache(dir, cache, train, pipeline::cache_chunk(m));
+    }
+  }
+  comm.barrier();
+  return comm.rank() == 0 ? std::move(cache) : pipeline::read_entropy_cache(dir, train, m);
 }
 
 // The global threshold whose mean patch over row-sized pieces of the training entropies is `target`.
@@ -221,13 +231,24 @@ const ArmResult* find(const std::vector<ArmResult>& rs, const std::string& arm) 
 
 bool run_experiment(const ExperimentOptions& o, const std::atomic<bool>& stop,
                     const std::function<void(const Progress&)>& progress,
-                    const std::function<void(const std::string&)>& note) {
+                    const std::function<void(const std::string&)>& note,
+                    const std::function<void()>& before_writing) {
   const auto s = prepare(o);
   ArmData& d = s->d;
-  fs::create_directories(o.out);
-  io::write_file_atomic((fs::path(o.out) / "experiment.json").string(), to_json(o).dump(2) + "\n");
-  if (s->bpe && !fs::exists(fs::path(o.out) / "tokenizer.model"))
-    s->bpe->save((fs::path(o.out) / "tokenizer.model").string());
+  if (before_writing) before_writing();
+  // Under mpirun every rank runs the experiment (each arm's trainer splits its steps); rank 0 alone writes.
+  dist::Communicator& comm = dist::Communicator::world();
+  const bool writer = comm.rank() == 0;
+  const auto publish = [&](const std::vector<ArmResult>& rs) {
+    if (writer) write_results(o.out, rs, o.budget);
+  };
+  if (writer) {
+    fs::create_directories(o.out);
+    io::write_file_atomic((fs::path(o.out) / "experiment.json").string(), to_json(o).dump(2) + "\n");
+    if (s->bpe && !fs::exists(fs::path(o.out) / "tokenizer.model"))
+      s->bpe->save((fs::path(o.out) / "tokenizer.model").string());
+  }
+  comm.barrier();
   if (s->bpe)
     note("BPE tokenizer: " + std::to_string(d.bpe_vocab) + " pieces, " + std::to_string(d.bytes_per_token) +
          " bytes per token on the training split");
@@ -248,7 +269,7 @@ bool run_experiment(const ExperimentOptions& o, const std::atomic<bool>& stop,
     if (!r) return false;
     track.finished(entropy_cost);
     results.insert(results.begin(), *r);
-    write_results(o.out, results, o.budget);
+    publish(results);
   }
   pipeline::EntropyCache cache;
   for (Arm a : s->arms) {
@@ -263,11 +284,12 @@ bool run_experiment(const ExperimentOptions& o, const std::atomic<bool>& stop,
     if (!r) return false;
     track.finished(r->train_flops);
     results.push_back(*r);
-    write_results(o.out, results, o.budget);
+    publish(results);
     note(a.name + ": valid bpb " + std::to_string(r->valid_bpb) + " after " + std::to_string(r->train_flops) +
          " training FLOPs");
   }
-  write_results(o.out, results, o.budget);
+  publish(results);
+  comm.barrier();  // every rank returns once the results are written
   return true;
 }
 

@@ -45,9 +45,12 @@ struct Progress {
 };
 
 // Runs (or continues) the experiment; false when `stop` turned true (the running arm checkpointed).
-// ConfigError naming the option for bad settings, before anything is written.
+// ConfigError naming the option for bad settings, before anything is written; `before_writing` runs once
+// they are validated (the CLI's data-parallel job checks). Under mpirun every rank calls it: the arms'
+// trainers split each step among the ranks (a step is ranks × --batch rows), rank 0 alone writes.
 bool run_experiment(const ExperimentOptions& o, const std::atomic<bool>& stop,
                     const std::function<void(const Progress&)>& progress,
-                    const std::function<void(const std::string&)>& note);
+                    const std::function<void(const std::string&)>& note,
+                    const std::function<void()>& before_writing = {});
 
 }  // namespace blt::experiment

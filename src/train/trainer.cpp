@@ -172,12 +172,14 @@ void Trainer::log(const nlohmann::json& line) {
 void Trainer::save() {
   gather_stats();
   comm_.barrier();  // every rank is past the step: a checkpoint names a step the whole job completed
-  if (!writer_) return;
-  state_.data = stream_.position();
-  state_.rng = rng_.state();
-  state_.task_window = task_.stats_window();
-  save_checkpoint(out_dir_, task_.params(), opt_, state_, cfg_.keep);
-  task_.save_model(out_dir_);
+  if (writer_) {
+    state_.data = stream_.position();
+    state_.rng = rng_.state();
+    state_.task_window = task_.stats_window();
+    save_checkpoint(out_dir_, task_.params(), opt_, state_, cfg_.keep);
+    task_.save_model(out_dir_);
+  }
+  comm_.barrier();  // and every rank may read what was written
 }
 
 std::optional<double> Trainer::validation() {

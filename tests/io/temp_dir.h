@@ -53,6 +53,16 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// Every entry under dir, recursively, as names relative to it, sorted (a failed write or load must leave
+// a folder as it was).
+inline std::vector<std::string> listing(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    out.push_back(std::filesystem::relative(e.path(), dir).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // Writes raw bytes with plain ofstream (independent of the code under test).
 inline void write_raw(const std::string& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -66,15 +66,6 @@ fs::path copy_layout(const TempDir& tmp) {
   return dir;
 }
 
-// Names of every file under dir (relative), sorted: a failed load must leave it as it was.
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    out.push_back(fs::relative(e.path(), dir).string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 template <class E>
 std::string load_error(const fs::path& dir) {
   try {

@@ -21,15 +21,6 @@ namespace fs = std::filesystem;
 
 const fs::path kLayout = "tests/golden/official_layout";
 
-// Every entry under dir (relative names), sorted.
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    out.push_back(fs::relative(e.path(), dir).string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 Result convert(const std::string& to, const fs::path& src, const fs::path& dst, const fs::path& scratch,
                bool force = false) {
   std::vector<std::string> args = {"convert", "--to", to, src.string(), dst.string()};

@@ -50,14 +50,6 @@ std::vector<std::pair<std::string, int64_t>> expected_counts(const nlohmann::jso
   return out;  // nlohmann orders keys alphabetically; "total" sorts last among these names
 }
 
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    out.push_back(fs::relative(e.path(), dir).string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 class CliInspect : public ::testing::Test {
  protected:
   // A writable copy of the fixture (without expected.json).

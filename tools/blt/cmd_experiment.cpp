@@ -8,6 +8,7 @@
 #include "io/file.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/interrupt.h"
+#include "tools/blt/job.h"
 #include "tools/blt/progress.h"
 
 namespace blt::cli {
@@ -51,10 +52,10 @@ Command add_experiment(CLI::App& app) {
   cmd->add_option("--out", o->out, "Output directory")->required();
   return {
       cmd, [o] {
-        if (dist::Communicator::world().distributed())
-          throw dist::JobError("blt experiment does not run under mpirun yet (blt train and blt train-entropy do)");
+        const bool writer = is_writer();  // under mpirun, rank 0 alone prints
         ProgressLine line;
         const auto show = [&](const experiment::Progress& p) {
+          if (!writer) return;
           const double done = std::min(1.0, p.done_flops / p.total_flops);
           char buf[320];
           std::snprintf(buf, sizeof buf, "%s step %lld/%lld | experiment %s %3.0f%% of %.3g FLOPs | ETA %s",
@@ -64,16 +65,19 @@ Command add_experiment(CLI::App& app) {
           line.update(buf, p.step == p.steps);
         };
         const auto note = [&](const std::string& s) {
+          if (!writer) return;
           line.finish();
           std::cerr << s << "\n";
         };
-        if (!experiment::run_experiment(*o, install_interrupt_handler(), show, note)) {
+        const auto& stop = install_interrupt_handler(writer ? nullptr : "", dist::Communicator::world().distributed());
+        if (!experiment::run_experiment(*o, stop, show, note, [&] { check_job(o->out); })) {
           line.finish();
-          std::cerr << "stopped; the running arm is checkpointed. Run the same command again to continue.\n";
+          if (writer)
+            std::cerr << "stopped; the running arm is checkpointed. Run the same command again to continue.\n";
           throw Interrupted();
         }
         line.finish();
-        std::cout << io::read_file(o->out + "/results.md");
+        if (writer) std::cout << io::read_file(o->out + "/results.md");
       }};
 }
 
