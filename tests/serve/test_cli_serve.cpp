@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/temp_dir.h"
 #include "tools/run_blt.h"
 
 namespace blt::test {
@@ -13,17 +14,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path scratch(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("blt_serve_cli_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
-
 const std::string kModel = "tests/golden/official_layout";
 
 TEST(ServeCli, HelpNamesTheOptionsAndEndpoints) {
-  const auto r = run_blt({"serve", "--help"}, scratch("help"));
+  const TempDir tmp;
+  const auto r = run_blt({"serve", "--help"}, tmp.path());
   EXPECT_EQ(r.rc, 0) << r.err;
   for (const char* s : {"--model", "--host", "--port", "--parallel", "--queue", "--api-key", "--max-tokens",
                         "/v1/completions", "/metrics"})
@@ -41,19 +36,21 @@ TEST(ServeCli, BadOptionsExitNonZeroNamingTheOption) {
       {{"serve", "--model", kModel, "--max-tokens", "0"}, "--max-tokens"},
       {{"serve", "--model", kModel, "--bogus"}, "--bogus"},
   };
+  const TempDir tmp;
   for (const auto& [args, option] : cases) {
-    const auto r = run_blt(args, scratch("bad"));
+    const auto r = run_blt(args, tmp.path());
     EXPECT_EQ(r.rc, 2) << args.back() << ": " << r.err;
     EXPECT_TRUE(contains(r.err, option)) << r.err;
     EXPECT_FALSE(contains(r.err, "http://")) << "it must not start: " << r.err;
   }
-  const auto r = run_blt({"serve", "--model", "tests/golden", "--port", "0"}, scratch("nomodel"));
+  const auto r = run_blt({"serve", "--model", "tests/golden", "--port", "0"}, tmp.path());
   EXPECT_EQ(r.rc, 1) << r.err;
   EXPECT_TRUE(contains(r.err, "error: ")) << r.err;
 }
 
 TEST(ServeCli, SigtermStopsTheServerWithExitZero) {
-  const fs::path dir = scratch("sigterm");
+  const TempDir tmp;
+  const fs::path& dir = tmp.path();
   const auto started = [&] {
     std::ifstream in(dir / "stderr");
     std::stringstream ss;
