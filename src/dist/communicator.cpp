@@ -45,6 +45,7 @@ Communicator::Communicator() {
   int provided = 0;
   check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
   mpi_ = true;
+  pending_ = new MPI_Request(MPI_REQUEST_NULL);  // the one send in flight, reused (no allocation per send)
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
 }
@@ -55,18 +56,15 @@ void Communicator::barrier() {
 
 void Communicator::send(std::span<const float> buf, int to) {
   if (!mpi_) throw InternalError("send() in a single process");
-  auto* req = new MPI_Request;
-  check(MPI_Isend(buf.data(), count(buf.size()), MPI_FLOAT, to, 0, MPI_COMM_WORLD, req), "MPI_Isend");
-  pending_ = req;
+  wait_send();
+  check(MPI_Isend(buf.data(), count(buf.size()), MPI_FLOAT, to, 0, MPI_COMM_WORLD,
+                  static_cast<MPI_Request*>(pending_)),
+        "MPI_Isend");
 }
 
 void Communicator::wait_send() {
-  if (!pending_) return;
-  auto* req = static_cast<MPI_Request*>(pending_);
-  pending_ = nullptr;
-  const int rc = MPI_Wait(req, MPI_STATUS_IGNORE);
-  delete req;
-  check(rc, "MPI_Wait");
+  // MPI_Wait on MPI_REQUEST_NULL returns at once; a completed request becomes MPI_REQUEST_NULL again.
+  if (pending_) check(MPI_Wait(static_cast<MPI_Request*>(pending_), MPI_STATUS_IGNORE), "MPI_Wait");
 }
 
 void Communicator::recv(std::span<float> buf, int from) {
@@ -130,6 +128,8 @@ void Communicator::finalize() {
   if (!mpi_ || finalized_) return;
   wait_send();
   finalized_ = true;
+  delete static_cast<MPI_Request*>(pending_);
+  pending_ = nullptr;
   MPI_Finalize();
 }
 

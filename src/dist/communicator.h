@@ -56,7 +56,7 @@ class Communicator {
   Communicator();
   int rank_ = 0, size_ = 1;
   bool mpi_ = false, finalized_ = false;
-  void* pending_ = nullptr;  // the MPI_Request of send()
+  void* pending_ = nullptr;  // the MPI_Request of send() (MPI builds, under mpirun), allocated once
 };
 
 // Was this process started by mpirun (Open MPI, or a PMI launcher)?
