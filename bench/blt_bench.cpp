@@ -3,6 +3,7 @@
 
 #include <sys/resource.h>
 
+#include "bench/bf16_peak.h"
 #include "bench/sgemm_peak.h"
 #include "bench/timing.h"
 #include "blas/gemm.h"
@@ -65,6 +66,50 @@ double peak_rss_gib() {
   return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);  // ru_maxrss is in KiB
 }
 
+// One precision's best training step (forward, loss, backward, clipping, AdamW and, in bf16, the mirror's
+// refresh, as the trainer does) and inference forward over the same batch, and their executed FLOPs.
+struct Throughput {
+  double train_s = 0, step_flops = 0, inf_s = 0, inf_flops = 0;
+  double rss_gib = 0;  // peak RSS after the training steps
+};
+
+Throughput measure(const model::ByteLatentTransformer& blt, nn::ParamRegistry& reg, const std::vector<int32_t>& x,
+                   const std::vector<int32_t>& y, const patching::PatchLayout& layout, Precision p,
+                   double min_seconds) {
+  if (p == Precision::BF16) reg.enable_bf16_mirror();
+  Throughput t;
+  {  // the training graph is released before inference is measured
+    train::AdamW adam(reg, {});
+    Graph g;
+    g.set_precision(p);
+    t.train_s = best_seconds(
+        [&] {
+          g.reset();
+          g.flops().clear();
+          reg.zero_grad();
+          g.backward(ops::cross_entropy(g, blt.forward(g, x, layout), y, ops::Reduction::Mean));
+          train::clip_grad_norm(reg, 1.0);
+          adam.step(1e-4);
+          reg.refresh_bf16_mirror();
+          t.step_flops = g.flops().total_forward() + g.flops().total_backward();
+        },
+        min_seconds);
+    t.rss_gib = peak_rss_gib();
+  }
+  Graph inf;
+  inf.set_recording(false);
+  inf.set_precision(p);
+  t.inf_s = best_seconds(
+      [&] {
+        inf.reset();
+        inf.flops().clear();
+        blt.forward(inf, x, layout);
+        t.inf_flops = inf.flops().total_forward();
+      },
+      min_seconds);
+  return t;
+}
+
 }  // namespace
 
 nlohmann::json run_blt_bench(const BltBenchOptions& opt) {
@@ -86,38 +131,12 @@ nlohmann::json run_blt_bench(const BltBenchOptions& opt) {
   int64_t patches = 0;
   for (int32_t l : layout.lengths) patches += l > 0;
 
-  double step_flops = 0, train_s = 0, rss = 0;
-  {  // the training graph is released before inference is measured
-    train::AdamW adam(reg, {});
-    Graph g;
-    train_s = best_seconds(
-      [&] {
-        g.reset();
-        g.flops().clear();
-        reg.zero_grad();
-        g.backward(ops::cross_entropy(g, blt.forward(g, x, layout), y, ops::Reduction::Mean));
-        train::clip_grad_norm(reg, 1.0);
-        adam.step(1e-4);
-          step_flops = g.flops().total_forward() + g.flops().total_backward();
-        },
-        opt.min_seconds);
-    rss = peak_rss_gib();
-  }
+  const Throughput f32 = measure(blt, reg, x, y, layout, Precision::F32, opt.min_seconds);
+  const double train_s = f32.train_s, step_flops = f32.step_flops, inf_s = f32.inf_s, inf_flops = f32.inf_flops;
 
-  Graph inf;
-  inf.set_recording(false);
-  double inf_flops = 0;
-  const double inf_s = best_seconds(
-      [&] {
-        inf.reset();
-        inf.flops().clear();
-        blt.forward(inf, x, layout);
-        inf_flops = inf.flops().total_forward();
-      },
-      opt.min_seconds);
-
-  const double sgemm = sgemm_gflops(B * N, args.dim_local_encoder, args.decoder_args().ffn_hidden(), opt.min_seconds);
-  return {{"threads", blas::num_threads()},
+  const int64_t ffn = args.decoder_args().ffn_hidden();
+  const double sgemm = sgemm_gflops(B * N, args.dim_local_encoder, ffn, opt.min_seconds);
+  nlohmann::json r = {{"threads", blas::num_threads()},
           {"config", {{"dim_global", args.dim_global}, {"n_layers_global", args.n_layers_global},
                       {"dim_local", args.dim_local_encoder}, {"n_layers_local_encoder", args.n_layers_local_encoder},
                       {"n_layers_local_decoder", args.n_layers_local_decoder}, {"parameters", reg.numel()},
@@ -130,7 +149,20 @@ nlohmann::json run_blt_bench(const BltBenchOptions& opt) {
           {"eval_bytes_per_s", B * N / inf_s},
           {"eval_gflops", inf_flops / inf_s / 1e9},
           {"eval_mfu", inf_flops / inf_s / 1e9 / sgemm},
-          {"peak_rss_gib", rss}};
+          {"peak_rss_gib", f32.rss_gib}};
+  if (opt.precision == Precision::BF16) {  // after the fp32 figures: the peak RSS above is fp32's
+    const Throughput b = measure(blt, reg, x, y, layout, Precision::BF16, opt.min_seconds);
+    const double peak = bf16_matmul_gflops(B * N, args.dim_local_encoder, ffn, opt.min_seconds);
+    r["precision"] = precision_name(opt.precision);
+    r["bf16_matmul_peak_gflops"] = peak;
+    r["bf16_train_bytes_per_s"] = B * N / b.train_s;
+    r["bf16_train_mfu"] = b.step_flops / b.train_s / 1e9 / peak;
+    r["bf16_eval_bytes_per_s"] = B * N / b.inf_s;
+    r["bf16_eval_mfu"] = b.inf_flops / b.inf_s / 1e9 / peak;
+    r["train_speedup_vs_fp32"] = train_s / b.train_s;
+    r["infer_speedup_vs_fp32"] = inf_s / b.inf_s;
+  }
+  return r;
 }
 
 }  // namespace blt::bench

@@ -1,7 +1,6 @@
 // sgemm peak at model shapes.
 #include "bench/sgemm_peak.h"
 
-#include "bench/timing.h"
 #include "blas/gemm.h"
 #include "core/rng.h"
 #include "core/tensor.h"
@@ -15,15 +14,12 @@ double sgemm_gflops(int64_t rows, int64_t dim, int64_t ffn, double min_seconds) 
     for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = static_cast<float>(rng.uniform() - 0.5);
     return t;
   };
-  double flops = 0, secs = 0;
-  for (auto [in, out] : {std::pair{dim, dim}, std::pair{dim, ffn}, std::pair{ffn, dim}}) {
-    Tensor x = random(Shape{rows, in}), w = random(Shape{out, in}), y = Tensor::empty(Shape{rows, out});
-    secs += best_seconds([&] { blas::gemm<float>(false, true, rows, out, in, 1.f, x.data<float>(), in, w.data<float>(), in,
-                                                 0.f, y.data<float>(), out); },
-                         min_seconds / 3);
-    flops += 2.0 * rows * in * out;
-  }
-  return flops / secs / 1e9;
+  return linear_shapes_gflops(rows, dim, ffn, min_seconds, [&](int64_t in, int64_t out) {
+    return [rows, in, out, x = random(Shape{rows, in}), w = random(Shape{out, in}), y = Tensor::empty(Shape{rows, out})] {
+      blas::gemm<float>(false, true, rows, out, in, 1.f, x.data<float>(), in, w.data<float>(), in, 0.f,
+                        y.data<float>(), out);
+    };
+  });
 }
 
 }  // namespace blt::bench

@@ -28,6 +28,11 @@ else()
   message(STATUS "BLAS: ${BLAS_LIBRARIES}")
 endif()
 
+# oneDNN (libdnnl-dev, OpenMP runtime): bf16 matmuls on AMX / AVX512-BF16 (blas/gemm_bf16.h).
+# Its CMake config looks for OpenCL (the Debian build has a GPU runtime), hence ocl-icd-opencl-dev.
+find_package(dnnl CONFIG REQUIRED)
+message(STATUS "oneDNN: ${dnnl_VERSION}")
+
 # Open MPI (libopenmpi-dev): data-parallel training under mpirun; a single process needs no launcher.
 set(BLT_WITH_MPI OFF)
 if(BLT_MPI)

@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libopenblas-openmp-dev     # CBLAS, OpenMP build (BLAS calls inside our parallel regions stay single-threaded)
+  libdnnl-dev ocl-icd-opencl-dev # oneDNN: bf16 matmuls on AMX/AVX512-BF16 (its CMake config needs OpenCL's)
   nlohmann-json3-dev         # JSON configs, safetensors headers
   libcli11-dev               # command line
   libgtest-dev libgmock-dev  # tests

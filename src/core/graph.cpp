@@ -6,10 +6,7 @@ namespace blt {
 void Graph::backward(const Var& loss) {
   if (loss.shape().numel() != 1) throw ShapeError("[backward] loss must be a scalar, got " + loss.shape().str());
   if (!loss.requires_grad()) throw ShapeError("[backward] loss has no gradient: nothing recorded depends on a parameter");
-  if (loss.dtype() == DType::F32)
-    *loss.grad.data<float>() = 1.0f;
-  else
-    *loss.grad.data<double>() = 1.0;
+  dispatch(loss.dtype(), [&]<class T>() { *loss.grad().data<T>() = T(1); });
   backward();
 }
 

@@ -1,4 +1,4 @@
-// Tensor (owning) and TensorView (non-owning): float32/float64, row-major,
+// Tensor (owning) and TensorView (non-owning): float32/float64/bf16, row-major,
 // contiguous, up to 4 dims, storage aligned to 64 bytes.
 // Ownership is explicit: a Tensor holds its Storage through a shared_ptr; a
 // TensorView is a pointer + shape + dtype and never owns (arena activations,
@@ -64,9 +64,15 @@ class TensorView {
     if (data_) std::memset(data_, 0, nbytes());
   }
   void copy_from(const TensorView& src) const;
-  // Element i as double, whatever the dtype (tests, printing).
+  // Element i as double, whatever the dtype (tests, printing; bf16 widens exactly).
   double at(int64_t i) const {
-    return dtype_ == DType::F32 ? static_cast<const float*>(data_)[i] : static_cast<const double*>(data_)[i];
+    return dispatch_storage(dtype_, [&]<class T>() -> double {
+      const T v = static_cast<const T*>(data_)[i];
+      if constexpr (std::is_same_v<T, bf16>)
+        return to_float(v);
+      else
+        return v;
+    });
   }
 
  private:

@@ -27,6 +27,7 @@ EvalResult evaluate(const modeldir::BltModel& m, patching::RowPatcher& patcher, 
                     Tracer* tracer, EvalShare share) {
   Graph g;
   g.set_recording(false);
+  g.set_precision(m.params->precision());
   patching::PatchLayout layout;
   data::EvalWindow w;
   EvalResult r;

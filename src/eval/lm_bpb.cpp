@@ -11,6 +11,7 @@ NllSum lm_nll(const lm::LMTransformer& model, data::EvalWindows& windows, int64_
               EvalShare share) {
   Graph g;
   g.set_recording(false);
+  g.set_precision(model.params().precision());
   windows.reset();
   data::EvalWindow w;
   NllSum s;

@@ -40,6 +40,7 @@ std::unique_ptr<Built> build_lm(const lm::LMTransformerArgs& args, const ArmData
   b->lm = modeldir::EntropyModel::create(args, patching::PatcherArgs{}, DType::F32, true);
   Rng init(d.seed);
   b->lm->params->initialize(init);
+  if (d.precision == Precision::BF16) b->lm->params->enable_bf16_mirror();
   if (tokens) {
     b->task = std::make_unique<pipeline::TokenLmTask>(*b->lm, d.valid_tokens);
     b->stream = std::make_unique<data::SequenceStream>(*d.train_tokens, b->seq_len, d.seed);
@@ -59,6 +60,7 @@ std::unique_ptr<Built> build(const Arm& arm, const ArmData& d) {
       modeldir::BltModel::create(blt_args(d.width, arm.patcher, d.seq_len), arm.patcher, DType::F32, true);
   Rng init(d.seed);
   b->blt->params->initialize(init);
+  if (d.precision == Precision::BF16) b->blt->params->enable_bf16_mirror();  // the entropy model stays fp32
   b->stream = std::make_unique<data::SequenceStream>(*d.train, d.seq_len, d.seed);
   if (arm.entropy_patched()) {
     b->blt->entropy = modeldir::EntropyModel::load(d.entropy_dir);

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "core/precision.h"
 #include "data/packing.h"
 #include "experiment/arms.h"
 #include "experiment/results.h"
@@ -42,6 +43,7 @@ struct ArmData {
   int64_t width = 128, seq_len = 512, batch = 8, evals = 8;
   double lr = 3e-3;
   uint64_t seed = 42;
+  Precision precision = Precision::F32;  // BF16: every model trains with a bf16 weight mirror (nn/params.h)
 };
 
 // A step of training: arm, step and steps, and the executed training FLOPs so far.

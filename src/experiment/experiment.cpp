@@ -106,6 +106,7 @@ std::unique_ptr<Setup> prepare(const ExperimentOptions& o) {
   d.valid = &s->valid;
   d.width = o.width, d.seq_len = o.seq_len, d.batch = o.batch, d.evals = o.evals, d.lr = o.lr,
   d.seed = o.seed;
+  d.precision = o.precision;
   d.bytes_per_token = 4.5;
   const bool bpe = std::any_of(s->arms.begin(), s->arms.end(),
                                [](const Arm& a) { return a.kind == ArmKind::Bpe || a.calibrate_to_bpe; });

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/precision.h"
+
 namespace blt::experiment {
 
 struct ExperimentOptions {
@@ -32,6 +34,9 @@ struct ExperimentOptions {
   double lr = 3e-3;
   uint64_t seed = 42;  // initialisation and data order (every arm the same)
   std::string out;
+  // What every model trains in (resolved for this CPU by the caller). Not a setting a rerun must repeat:
+  // each arm's metrics lines say what its steps ran at.
+  Precision precision = Precision::F32;
 };
 // The settings a rerun must repeat (experiment.json).
 nlohmann::json to_json(const ExperimentOptions& o);

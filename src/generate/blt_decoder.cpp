@@ -36,6 +36,7 @@ BltCachedDecoder::BltCachedDecoder(const modeldir::BltModel& m)
   lengths_.reserve(starts_.capacity());
   global_tokens_.reserve(static_cast<size_t>(max_patches_));
   g_.set_recording(false);
+  g_.set_precision(m.params->precision());
   reset();
 }
 
@@ -148,6 +149,7 @@ double BltCachedDecoder::flops() { return g_.flops().total_forward() + (entropy_
 
 BltNoCacheDecoder::BltNoCacheDecoder(const modeldir::BltModel& m) : m_(m), patcher_(m.patcher, m.entropy_lm(), m.args.eos_id) {
   g_.set_recording(false);
+  g_.set_precision(m.params->precision());
 }
 
 std::span<const float> BltNoCacheDecoder::feed(std::span<const int32_t> tokens) {

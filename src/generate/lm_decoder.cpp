@@ -9,6 +9,7 @@ LmCachedDecoder::LmCachedDecoder(const lm::LMTransformer& model, int64_t capacit
     : model_(model), capacity_(capacity > 0 ? std::min(capacity, model.args().max_seqlen) : model.args().max_seqlen),
       caches_(model.make_caches(capacity_)) {
   g_.set_recording(false);
+  g_.set_precision(model.params().precision());
   context_.reserve(static_cast<size_t>(capacity_));
 }
 
@@ -29,7 +30,10 @@ void LmCachedDecoder::reset() {
 
 int64_t LmCachedDecoder::cut_point() { return context_cut({}, size(), capacity_); }
 
-LmNoCacheDecoder::LmNoCacheDecoder(const lm::LMTransformer& model) : model_(model) { g_.set_recording(false); }
+LmNoCacheDecoder::LmNoCacheDecoder(const lm::LMTransformer& model) : model_(model) {
+  g_.set_recording(false);
+  g_.set_precision(model.params().precision());
+}
 
 std::span<const float> LmNoCacheDecoder::feed(std::span<const int32_t> tokens) {
   append(tokens);

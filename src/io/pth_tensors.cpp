@@ -90,13 +90,13 @@ float bf16_to_float(uint16_t h) {
 }
 
 // double -> T; to float with IEEE round-to-nearest and overflow to +-inf (f64_to_f32, shared with
-// safetensors: a plain cast is UB out of range).
+// safetensors: a plain cast is UB out of range); to bf16 through that float.
 template <class T>
 T convert(double v) {
-  if constexpr (std::is_same_v<T, float>)
-    return f64_to_f32(v);
-  else
+  if constexpr (std::is_same_v<T, double>)
     return v;
+  else
+    return from_float<T>(f64_to_f32(v));
 }
 
 template <class S>
@@ -111,16 +111,16 @@ template <class T>
 void convert_elements(const std::byte* src, Elem elem, int64_t n, T* dst) {
   switch (elem) {
     case Elem::F32:
-      for (int64_t k = 0; k < n; ++k) dst[k] = static_cast<T>(load_at<float>(src, k));
+      for (int64_t k = 0; k < n; ++k) dst[k] = from_float<T>(load_at<float>(src, k));
       break;
     case Elem::F64:
       for (int64_t k = 0; k < n; ++k) dst[k] = convert<T>(load_at<double>(src, k));
       break;
     case Elem::F16:
-      for (int64_t k = 0; k < n; ++k) dst[k] = static_cast<T>(half_to_float(load_at<uint16_t>(src, k)));
+      for (int64_t k = 0; k < n; ++k) dst[k] = from_float<T>(half_to_float(load_at<uint16_t>(src, k)));
       break;
     case Elem::BF16:
-      for (int64_t k = 0; k < n; ++k) dst[k] = static_cast<T>(bf16_to_float(load_at<uint16_t>(src, k)));
+      for (int64_t k = 0; k < n; ++k) dst[k] = from_float<T>(bf16_to_float(load_at<uint16_t>(src, k)));
       break;
     default:
       BLT_ASSERT(false, "convert_elements: not a float storage");
@@ -200,8 +200,8 @@ Tensor read_tensor(const ZipReader& zip, const std::string& name, const Value& t
   Shape shape;
   for (int64_t d : t.size) shape = shape.appended(d);
   Tensor out = Tensor::empty(shape, to);
-  dispatch(to,
-           [&]<class T>() { convert_elements(src, t.storage->storage_type->elem, numel, out.data<T>()); });
+  dispatch_storage(
+      to, [&]<class T>() { convert_elements(src, t.storage->storage_type->elem, numel, out.data<T>()); });
   return out;
 }
 

@@ -32,9 +32,10 @@ class TorchUnpickler final : public PickleMachine {
   std::unordered_map<std::string, Value*> storages_;  // by key: shared storages are read once
 };
 
-// Checks a recorded tensor `t` (named `name` in messages) against its storage and copies it out as `to`.
-// Float64 storages read as F32 round to nearest; values beyond float range become +-inf, as torch's
-// .float() does (io::f64_to_f32), never a FormatError.
+// Checks a recorded tensor `t` (named `name` in messages) against its storage and copies it out as `to`
+// (F32, F64 or BF16). Float64 storages read as F32 round to nearest; values beyond float range become
+// +-inf, as torch's .float() does (io::f64_to_f32), never a FormatError. As BF16, every value rounds to
+// nearest even from its float32 (a bfloat16 storage keeps its values; a NaN becomes quiet).
 // `crc_checked` holds the storage entries already verified (storages are shared between tensors).
 Tensor read_tensor(const ZipReader& zip, const std::string& name, const Value& t, DType to,
                    std::unordered_set<const ZipEntry*>& crc_checked);

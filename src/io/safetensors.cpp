@@ -148,24 +148,29 @@ SafetensorsInfo parse_entry(const std::string& path, const std::string& name, co
   return info;
 }
 
-// Converts n stored floats of `dtype` to T.
+// Converts n stored floats of `dtype` to T (float, double or bf16). A stored dtype equal to T is
+// copied; otherwise each value is widened to float32 or double and stored as T (a bf16 rounds to
+// nearest even from that float32: F64 -> bf16 goes through f64_to_f32).
 template <class T>
 void convert_floats(const std::string& dtype, const std::byte* src, size_t n, T* dst) {
   if (dtype == "F32") {
     if constexpr (std::is_same_v<T, float>)
       std::memcpy(dst, src, n * sizeof(float));
     else
-      for (size_t i = 0; i < n; ++i) dst[i] = static_cast<T>(load<float>(src + 4 * i));
+      for (size_t i = 0; i < n; ++i) dst[i] = from_float<T>(load<float>(src + 4 * i));
   } else if (dtype == "F64") {
     if constexpr (std::is_same_v<T, double>)
       std::memcpy(dst, src, n * sizeof(double));
     else
-      for (size_t i = 0; i < n; ++i) dst[i] = f64_to_f32(load<double>(src + 8 * i));
+      for (size_t i = 0; i < n; ++i) dst[i] = from_float<T>(f64_to_f32(load<double>(src + 8 * i)));
   } else if (dtype == "BF16") {
-    for (size_t i = 0; i < n; ++i) dst[i] = static_cast<T>(bf16_to_f32(load<uint16_t>(src + 2 * i)));
+    if constexpr (std::is_same_v<T, bf16>)
+      std::memcpy(static_cast<void*>(dst), src, n * sizeof(bf16));
+    else
+      for (size_t i = 0; i < n; ++i) dst[i] = static_cast<T>(bf16_to_f32(load<uint16_t>(src + 2 * i)));
   } else {
     BLT_ASSERT(dtype == "F16", dtype);
-    for (size_t i = 0; i < n; ++i) dst[i] = static_cast<T>(f16_to_f32(load<uint16_t>(src + 2 * i)));
+    for (size_t i = 0; i < n; ++i) dst[i] = from_float<T>(f16_to_f32(load<uint16_t>(src + 2 * i)));
   }
 }
 
@@ -181,6 +186,15 @@ size_t safetensors_dtype_size(const std::string& dtype) {
       {"BF16", 2}, {"I32", 4}, {"U32", 4}, {"F32", 4},     {"I64", 8},     {"U64", 8}, {"F64", 8}};
   auto it = sizes.find(dtype);
   return it == sizes.end() ? 0 : it->second;
+}
+
+std::string safetensors_dtype(DType t) {
+  switch (t) {
+    case DType::F32: return "F32";
+    case DType::F64: return "F64";
+    case DType::BF16: return "BF16";
+  }
+  throw InternalError("safetensors_dtype: not a DType");
 }
 
 // bf16 is the top half of an f32.
@@ -297,7 +311,7 @@ Tensor SafetensorsFile::read(const std::string& name, DType to) const {
   return t;
 }
 
-// Reads `name` into dst (F32 or F64), converting from any float dtype.
+// Reads `name` into dst (F32, F64 or BF16), converting from any float dtype.
 void SafetensorsFile::read_into(const std::string& name, const TensorView& dst) const {
   const SafetensorsInfo& e = info(name);
   if (!is_float_dtype(e.dtype))
@@ -318,7 +332,7 @@ void convert_float_bytes(const std::string& dtype, std::span<const std::byte> sr
       "convert_float_bytes: " + dtype + " bytes do not fill the destination");
   const size_t n = static_cast<size_t>(dst.numel());
   if (n == 0) return;
-  dispatch(dst.dtype(), [&]<class T>() { convert_floats<T>(dtype, src.data(), n, dst.data<T>()); });
+  dispatch_storage(dst.dtype(), [&]<class T>() { convert_floats<T>(dtype, src.data(), n, dst.data<T>()); });
 }
 
 std::vector<int64_t> SafetensorsFile::read_ints(const std::string& name) const {

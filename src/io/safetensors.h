@@ -34,6 +34,8 @@ struct SafetensorsInfo {
 // Size in bytes of a safetensors dtype string; 0 if this reader does not know it.
 // Known: BOOL U8 I8 F8_E4M3 F8_E5M2 I16 U16 F16 BF16 I32 U32 F32 I64 U64 F64.
 size_t safetensors_dtype_size(const std::string& dtype);
+// The safetensors dtype string of a tensor dtype: "F32", "F64" or "BF16".
+std::string safetensors_dtype(DType t);
 
 // Half-precision bit patterns to float (exact: every BF16/F16 value is a float).
 float bf16_to_f32(uint16_t bits);
@@ -59,7 +61,7 @@ class SafetensorsFile {
   // The stored bytes of a tensor, unconverted (little-endian).
   std::span<const std::byte> bytes(const std::string& name) const;
 
-  // Float tensors (F32, F64, BF16, F16) converted to `to`; FormatError for other dtypes.
+  // Float tensors (F32, F64, BF16, F16) converted to `to` (F32, F64 or BF16); FormatError for other dtypes.
   Tensor read(const std::string& name, DType to = DType::F32) const;
   // Same conversion into dst (its dtype). The shapes must match exactly: ShapeError
   // naming file, tensor and both shapes.
@@ -84,7 +86,8 @@ class SafetensorsFile {
 };
 
 // Converts stored floats (dtype F32, F64, BF16 or F16; exactly dst.numel() of them in `src`) into dst
-// (F32 or F64), as read_into does: e.g. a slice of rows of a tensor's bytes().
+// (F32, F64 or BF16: a bf16 file into bf16 is copied, anything else into bf16 rounds to nearest even),
+// as read_into does: e.g. a slice of rows of a tensor's bytes().
 void convert_float_bytes(const std::string& dtype, std::span<const std::byte> src, const TensorView& dst);
 
 // A tensor to write byte for byte, in any dtype: its data is the concatenation of `pieces` (e.g. spans
@@ -102,7 +105,7 @@ struct RawTensor {
 void write_safetensors_raw(const std::string& path, const std::vector<RawTensor>& tensors,
                            const std::map<std::string, std::string>& metadata = {});
 
-// Writes F32/F64 tensors (stored in their own dtype) plus optional metadata,
+// Writes F32/F64/BF16 tensors (stored in their own dtype) plus optional metadata,
 // atomically (AtomicFile). Tensors are laid out, and listed in the header, in
 // the given order; the header is padded with spaces to a multiple of 8 bytes so
 // the data section starts 8-byte aligned. FormatError naming path and tensor for

@@ -78,7 +78,7 @@ void write_safetensors(const std::string& path,
   raw.reserve(tensors.size());
   for (const auto& [name, view] : tensors) {
     if (!view.defined() && view.numel() > 0) cannot_write(path, name, "the view has no memory");
-    RawTensor t{name, view.dtype() == DType::F32 ? "F32" : "F64", {}, {}};
+    RawTensor t{name, safetensors_dtype(view.dtype()), {}, {}};
     for (int i = 0; i < view.shape().rank(); ++i) t.shape.push_back(view.shape()[i]);
     if (view.nbytes() > 0) t.pieces.emplace_back(static_cast<const std::byte*>(view.raw()), view.nbytes());
     raw.push_back(std::move(t));

@@ -11,6 +11,7 @@ EntropyComputer::EntropyComputer(const LMTransformer& model, EntropyOptions opt)
     : model_(model), chunk_(std::min(opt.chunk, model.args().max_seqlen)), batch_(std::max<int64_t>(1, opt.batch)) {
   if (opt.chunk <= 0) throw ConfigError("entropy chunk size must be positive");
   graph_.set_recording(false);
+  graph_.set_precision(model.params().precision());
 }
 
 void EntropyComputer::forward_rows(std::span<const int32_t> tokens, int64_t rows, int64_t T, float* out) {

@@ -1,4 +1,5 @@
-// Linear module: one (out, in) weight named "<prefix>.weight", no bias.
+// Linear module: one (out, in) weight named "<prefix>.weight", no bias. In
+// mixed precision its matmuls read the registry's bf16 copy of the weight.
 #pragma once
 
 #include "nn/params.h"
@@ -13,7 +14,7 @@ class Linear {
       : reg_(&reg), w_(reg.declare(prefix + ".weight", Shape{out, in}, init)), in_(in), out_(out) {}
 
   // x (..,in) -> (..,out)
-  Var operator()(Graph& g, const Var& x) const { return ops::linear(g, x, reg_->var(w_)); }
+  Var operator()(Graph& g, const Var& x) const { return ops::linear(g, x, reg_->var(w_), reg_->bf16_value(w_)); }
   Var weight() const { return reg_->var(w_); }
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }

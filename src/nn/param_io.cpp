@@ -72,9 +72,18 @@ void load_params(const ParamRegistry& reg, const std::map<std::string, Tensor>& 
   for (size_t i = 0; i < reg.params().size(); ++i) {
     const Tensor& src = tensors.at(reg.params()[i].name);
     const TensorView dst = reg.value(static_cast<ParamId>(i));
-    dispatch(dst.dtype(), [&]<class T>() {
+    if (src.dtype() == dst.dtype()) {  // read in the registry's dtype (bf16 included): copied as is
+      dst.copy_from(src.view());
+      continue;
+    }
+    dispatch_storage(dst.dtype(), [&]<class T>() {  // widened to double, stored as T (bf16: via float32)
       T* d = dst.data<T>();
-      for (int64_t j = 0; j < dst.numel(); ++j) d[j] = static_cast<T>(src.at(j));
+      for (int64_t j = 0; j < dst.numel(); ++j) {
+        if constexpr (std::is_same_v<T, bf16>)
+          d[j] = to_bf16(static_cast<float>(src.at(j)));
+        else
+          d[j] = static_cast<T>(src.at(j));
+      }
     });
   }
 }

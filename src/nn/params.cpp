@@ -1,6 +1,8 @@
 // ParamRegistry layout and initialisation.
 #include "nn/params.h"
 
+#include "blas/gemm_bf16.h"
+
 namespace blt::nn {
 
 namespace {
@@ -62,6 +64,26 @@ TensorView ParamRegistry::value(ParamId id) const {
   const ParamInfo& p = params_.at(id);
   BLT_ASSERT(values_.defined(), "allocate() not called");
   return TensorView(static_cast<char*>(values_.view().raw()) + p.offset * dtype_size(dtype_), p.shape, dtype_);
+}
+
+void ParamRegistry::enable_bf16_mirror() {
+  if (dtype_ != DType::F32)
+    throw ConfigError("[params] a bf16 weight mirror needs float32 parameters, these are " +
+                      std::string(dtype_name(dtype_)));
+  BLT_ASSERT(values_.defined(), "allocate() not called");
+  if (!mirror_.defined()) mirror_ = Tensor::empty(Shape{numel_}, DType::BF16);
+  refresh_bf16_mirror();
+}
+
+void ParamRegistry::refresh_bf16_mirror() const {
+  if (!mirror_.defined()) return;
+  blas::to_bf16(values_.data<float>(), mirror_.data<bf16>(), numel_);
+}
+
+TensorView ParamRegistry::bf16_value(ParamId id) const {
+  if (!mirror_.defined()) return {};
+  const ParamInfo& p = params_.at(id);
+  return TensorView(mirror_.data<bf16>() + p.offset, p.shape, DType::BF16);
 }
 
 TensorView ParamRegistry::grad(ParamId id) const {

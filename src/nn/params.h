@@ -3,6 +3,9 @@
 // arena with gradients in a parallel arena of the same layout. Modules
 // declare their parameters at construction; allocate() then lays them out;
 // the optimizer, clipping, zeroing and checkpoint I/O each iterate one span.
+// Mixed precision adds an optional bf16 mirror of the value arena in the same
+// layout (the matmuls' weight copies), refreshed after every weight update and
+// never saved: the float32 values stay the master weights.
 #pragma once
 
 #include <optional>
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "core/graph.h"
+#include "core/precision.h"
 #include "core/rng.h"
 
 namespace blt::nn {
@@ -67,6 +71,18 @@ class ParamRegistry {
   TensorView grads() const { return grads_.view(); }
   void zero_grad() const { grads_.view().zero(); }
 
+  // The bf16 mirror (mixed precision: core/precision.h). enable_bf16_mirror() allocates it once (after
+  // allocate(); float32 registries only, else ConfigError) and fills it; refresh_bf16_mirror() converts the
+  // whole value arena into it in one pass (blas::to_bf16), after each change of the values; without a mirror
+  // it does nothing.
+  void enable_bf16_mirror();
+  void refresh_bf16_mirror() const;
+  bool has_bf16_mirror() const { return mirror_.defined(); }
+  // The parameter's bf16 copy (its shape), undefined without a mirror.
+  TensorView bf16_value(ParamId id) const;
+  // What a forward over these weights computes in: BF16 with a mirror, else F32 (Graph::set_precision).
+  Precision precision() const { return has_bf16_mirror() ? Precision::BF16 : Precision::F32; }
+
  private:
   DType dtype_;
   bool trainable_;
@@ -74,6 +90,7 @@ class ParamRegistry {
   std::unordered_map<std::string, ParamId> index_;
   int64_t numel_ = 0;
   Tensor values_, grads_;
+  Tensor mirror_;  // (numel_) bf16 in the arenas' layout, or undefined
 };
 
 }  // namespace blt::nn

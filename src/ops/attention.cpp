@@ -15,9 +15,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "blas/gemm.h"
+#include "ops/attention_kernels.h"
 #include "ops/check.h"
 #include "ops/parallel.h"
 #include "ops/record.h"
@@ -95,6 +97,8 @@ int64_t attention_pairs(std::span<const KeyRange> ranges) {
 
 template <class T>
 void attention_forward(const AttnDims& d, const T* q, const T* k, const T* v, const KeyRange* ranges, T* out, T* lse) {
+  if constexpr (std::is_same_v<T, float>)
+    if (detail::use_attention_f32(d)) return detail::attention_forward_f32(d, q, k, v, ranges, out, lse);
   const int64_t n_qt = (d.Tq + kTileQ - 1) / kTileQ, group = d.Hq / d.Hkv;
   const int64_t ldq = d.Hq * d.Dh, ldk = d.Hkv * d.Dh, Dh = d.Dh;
   const T scale = static_cast<T>(d.scale);
@@ -320,12 +324,16 @@ Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<cons
   return record(
       g, {qs, q.dtype(), any_requires_grad(q, k, v)}, {flops, 2 * flops},
       [&]<class T>(const Var& out) {
+        if constexpr (std::is_same_v<T, float>)
+          if (g.precision() == Precision::BF16 && detail::use_attention_amx(d))
+            return detail::attention_forward_amx(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(),
+                                                 ranges.data(), out.value.data<T>(), lse.data<T>());
         attention_forward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(),
                              out.value.data<T>(), lse.data<T>());
       },
       [=]<class T>(const Var& out, std::span<const KeyRange> ranges) {
         attention_backward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(),
-                              out.value.data<T>(), lse.data<T>(), out.grad.data<T>(), grad_or_null<T>(q),
+                              out.value.data<T>(), lse.data<T>(), out.grad().data<T>(), grad_or_null<T>(q),
                               grad_or_null<T>(k), grad_or_null<T>(v));
       },
       ranges);

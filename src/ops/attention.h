@@ -8,6 +8,7 @@
 // plus one tile per thread, key tiles outside every query's range are
 // skipped, and the backward pass recomputes scores from the saved
 // log-sum-exp. Query rows with an empty range output 0 (as flex_attention).
+// float forwards of 16 or more query rows run the AVX-512 kernels of attention_kernels.h.
 #pragma once
 
 #include <span>
@@ -44,7 +45,9 @@ void attention_forward_naive(const AttnDims& d, const T* q, const T* k, const T*
 
 // q (B,Tq,Hq,Dh), k, v (B,Tk,Hkv,Dh), ranges (B·Tq) -> (B,Tq,Hq,Dh). Hq must be a multiple of Hkv;
 // query head h reads kv head h / (Hq/Hkv). `ranges` is copied for backward: the caller may reuse it at once.
-// FLOPs: 4·Dh per unmasked pair and head forward, 8·Dh backward.
+// FLOPs: 4·Dh per unmasked pair and head forward, 8·Dh backward. Under Precision::BF16 on a CPU with AMX
+// the forward rounds q, k, v and the probabilities to bf16 for its two products (attention_amx.cpp);
+// the backward stays float32.
 Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<const KeyRange> ranges, double scale);
 
 }  // namespace blt::ops

@@ -50,7 +50,7 @@ Var concat_last(Graph& g, std::span<const Var> xs) {
         for (const Var& x : xs) {
           const int64_t w = x.shape().last();
           if (x.requires_grad())
-            copy_cols<T, true>(x.grad.data<T>(), w, 0, out.grad.data<T>(), total, off, rows, w);
+            copy_cols<T, true>(x.grad().data<T>(), w, 0, out.grad().data<T>(), total, off, rows, w);
           off += w;
         }
       },
@@ -68,7 +68,7 @@ Var slice_last(Graph& g, const Var& x, int64_t begin, int64_t end) {
         copy_cols<T, false>(out.value.data<T>(), w, 0, x.value.data<T>(), D, begin, rows, w);
       },
       [=]<class T>(const Var& out) {
-        copy_cols<T, true>(x.grad.data<T>(), D, begin, out.grad.data<T>(), w, 0, rows, w);
+        copy_cols<T, true>(x.grad().data<T>(), D, begin, out.grad().data<T>(), w, 0, rows, w);
       });
 }
 

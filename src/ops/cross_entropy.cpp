@@ -75,9 +75,9 @@ Var cross_entropy(Graph& g, const Var& logits, std::span<const int32_t> targets,
         *out.value.data<T>() = static_cast<T>(total * weight);
       },
       [=]<class T>(const Var& out, std::span<const int32_t> targets) {
-        const T w = static_cast<T>(weight * *out.grad.data<T>());
+        const T w = static_cast<T>(weight * *out.grad().data<T>());
         cross_entropy_backward<T>(logits.value.data<T>(), targets.data(), ignore_id, lse.data<T>(), w,
-                                  logits.grad.data<T>(), N, V);
+                                  logits.grad().data<T>(), N, V);
       },
       targets);
 }

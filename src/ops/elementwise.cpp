@@ -46,8 +46,8 @@ Var add(Graph& g, const Var& a, const Var& b) {
       g, {a.shape(), a.dtype(), any_requires_grad(a, b)}, {},
       [&]<class T>(const Var& out) { add_into<T>(out.value.data<T>(), a.value.data<T>(), b.value.data<T>(), n); },
       [=]<class T>(const Var& out) {
-        if (a.requires_grad()) axpy<T>(a.grad.data<T>(), out.grad.data<T>(), T(1), n);
-        if (b.requires_grad()) axpy<T>(b.grad.data<T>(), out.grad.data<T>(), T(1), n);
+        if (a.requires_grad()) axpy<T>(a.grad().data<T>(), out.grad().data<T>(), T(1), n);
+        if (b.requires_grad()) axpy<T>(b.grad().data<T>(), out.grad().data<T>(), T(1), n);
       });
 }
 
@@ -56,7 +56,7 @@ Var scale(Graph& g, const Var& x, double s) {
   return record(
       g, {x.shape(), x.dtype(), x.requires_grad()}, {},
       [&]<class T>(const Var& out) { scale_into<T>(out.value.data<T>(), x.value.data<T>(), static_cast<T>(s), n); },
-      [=]<class T>(const Var& out) { axpy<T>(x.grad.data<T>(), out.grad.data<T>(), static_cast<T>(s), n); });
+      [=]<class T>(const Var& out) { axpy<T>(x.grad().data<T>(), out.grad().data<T>(), static_cast<T>(s), n); });
 }
 
 }  // namespace blt::ops

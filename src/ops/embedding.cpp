@@ -85,7 +85,7 @@ Var embedding_sum(Graph& g, std::span<const Var> tables, std::span<const int32_t
       [=]<class T>(const Var& out, std::span<const int32_t> ids, std::span<const Var> tables) {
         T** grads = arena_array<T*>(*gp, tables.size());
         for (size_t t = 0; t < tables.size(); ++t) grads[t] = grad_or_null<T>(tables[t]);
-        embedding_sum_backward<T>({grads, tables.size()}, ids.data(), out.grad.data<T>(), N, D);
+        embedding_sum_backward<T>({grads, tables.size()}, ids.data(), out.grad().data<T>(), N, D);
       },
       ids, tables);
 }

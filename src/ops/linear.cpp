@@ -1,7 +1,9 @@
-// Linear forward/backward over blas::gemm.
+// Linear forward/backward over blas::gemm, and its mixed-precision twin over
+// blas::gemm_bf16 (bf16 inputs, float32 outputs and gradients).
 #include "ops/linear.h"
 
 #include "blas/gemm.h"
+#include "blas/gemm_bf16.h"
 #include "ops/check.h"
 #include "ops/record.h"
 
@@ -21,19 +23,64 @@ void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, int64_t 
   if (dw) blas::gemm<T>(true, false, out, in, N, T(1), dy, out, x, in, T(1), dw, in);
 }
 
-Var linear(Graph& g, const Var& x, const Var& w) {
+void linear_forward_bf16(const bf16* x, const bf16* w, float* y, int64_t N, int64_t in, int64_t out) {
+  // y (N,out) = x (N,in) · wᵀ (in,out)
+  blas::gemm_bf16(false, true, N, out, in, 1.f, x, in, w, in, 0.f, y, out);
+}
+
+void linear_backward_bf16(const bf16* x, const bf16* w, const bf16* dy, float* dx, float* dw, int64_t N,
+                          int64_t in, int64_t out) {
+  // dx (N,in) += dy (N,out) · w (out,in)
+  if (dx) blas::gemm_bf16(false, false, N, in, out, 1.f, dy, out, w, in, 1.f, dx, in);
+  // dw (out,in) += dyᵀ (out,N) · x (N,in)
+  if (dw) blas::gemm_bf16(true, false, out, in, N, 1.f, dy, out, x, in, 1.f, dw, in);
+}
+
+namespace {
+
+// v (float32, n elements) rounded to bf16 into the graph's arena.
+bf16* arena_bf16(Graph& g, const TensorView& v) {
+  bf16* b = arena_array<bf16>(g, static_cast<size_t>(v.numel()));
+  blas::to_bf16(v.data<float>(), b, v.numel());
+  return b;
+}
+
+// The mixed-precision linear (see linear()): x and w in bf16, y and the gradients float32.
+Var linear_bf16(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, const OpOutput& o,
+                OpFlops flops) {
+  const int64_t in = w.shape()[1], out = w.shape()[0], N = x.shape().rows();
+  const bf16* xb = arena_bf16(g, x.value);
+  const bf16* wb = w_bf16.defined() ? w_bf16.data<bf16>() : arena_bf16(g, w.value);
+  return record(
+      g, o, flops, [&]<class T>(const Var& y) { linear_forward_bf16(xb, wb, y.value.data<float>(), N, in, out); },
+      [=, gp = &g]<class T>(const Var& y) {
+        const bf16* dyb = arena_bf16(*gp, y.grad());
+        linear_backward_bf16(xb, wb, dyb, grad_or_null<float>(x), grad_or_null<float>(w), N, in, out);
+      });
+}
+
+}  // namespace
+
+Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16) {
   check(w.shape().rank() == 2 && x.shape().rank() >= 1 && x.shape().last() == w.shape()[1], "linear",
         [&] { return describe("x", x.shape()) + " vs " + describe("w", w.shape()); });
   check_dtypes("linear", x, w);
+  check(!w_bf16.defined() || (w_bf16.shape() == w.shape() && w_bf16.dtype() == DType::BF16), "linear", [&] {
+    return describe("w", w.shape()) + " vs " + describe("w_bf16", w_bf16.shape()) + " " +
+           std::string(dtype_name(w_bf16.dtype()));
+  });
   const int64_t in = w.shape()[1], out = w.shape()[0], N = x.shape().rows();
   const double flops = 2.0 * N * in * out;
+  const OpOutput o{x.shape().with_last(out), x.dtype(), any_requires_grad(x, w)};
+  if (g.precision() == Precision::BF16 && x.dtype() == DType::F32 && blas::has_bf16_matmul())
+    return linear_bf16(g, x, w, w_bf16, o, {flops, 2 * flops});
   return record(
-      g, {x.shape().with_last(out), x.dtype(), any_requires_grad(x, w)}, {flops, 2 * flops},
+      g, o, {flops, 2 * flops},
       [&]<class T>(const Var& y) {
         linear_forward<T>(x.value.data<T>(), w.value.data<T>(), y.value.data<T>(), N, in, out);
       },
       [=]<class T>(const Var& y) {
-        linear_backward<T>(x.value.data<T>(), w.value.data<T>(), y.grad.data<T>(), grad_or_null<T>(x),
+        linear_backward<T>(x.value.data<T>(), w.value.data<T>(), y.grad().data<T>(), grad_or_null<T>(x),
                            grad_or_null<T>(w), N, in, out);
       });
 }

@@ -1,7 +1,10 @@
 // Linear layer without bias: y = x Wᵀ, with W stored (out, in) as in PyTorch.
-// Forward and backward are three CBLAS GEMMs.
+// Forward and backward are three GEMMs: float32/float64 through blas::gemm, and
+// in mixed precision (Graph precision BF16, core/precision.h) bf16 inputs with
+// float32 accumulation through blas::gemm_bf16.
 #pragma once
 
+#include "core/bf16.h"
 #include "core/graph.h"
 
 namespace blt::ops {
@@ -14,7 +17,17 @@ void linear_forward(const T* x, const T* w, T* y, int64_t N, int64_t in, int64_t
 template <class T>
 void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, int64_t N, int64_t in, int64_t out);
 
+// The same in mixed precision: x (N,in), w (out,in) in bf16 -> y (N,out) float32.
+void linear_forward_bf16(const bf16* x, const bf16* w, float* y, int64_t N, int64_t in, int64_t out);
+// dy (N,out) in bf16; dx (N,in) and dw (out,in) float32, accumulated (+=); either may be null.
+void linear_backward_bf16(const bf16* x, const bf16* w, const bf16* dy, float* dx, float* dw, int64_t N,
+                          int64_t in, int64_t out);
+
 // x (..,in), w (out,in) -> (..,out). FLOPs: 2·N·in·out forward, twice that backward.
-Var linear(Graph& g, const Var& x, const Var& w);
+// When g.precision() is BF16, x is float32 and the CPU has bf16 matmuls (blas::has_bf16_matmul), the
+// products take bf16 inputs: x rounded to bf16 (saved for backward), w as w_bf16 (its bf16 copy, shape
+// (out,in), e.g. ParamRegistry::bf16_value) or, when undefined, w rounded here; backward rounds dy to bf16.
+// Otherwise (float64 graphs included) w_bf16 is ignored and the float path runs.
+Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16 = {});
 
 }  // namespace blt::ops

@@ -38,7 +38,7 @@ bool any_requires_grad(const V&... vs) {
 // v's gradient as T*, or null when no gradient flows into v (kernels skip null outputs).
 template <class T>
 T* grad_or_null(const Var& v) {
-  return v.requires_grad() ? v.grad.data<T>() : nullptr;
+  return v.requires_grad() ? v.grad().data<T>() : nullptr;
 }
 
 // n uninitialised elements in the graph's arena, valid until g.reset().
@@ -60,7 +60,8 @@ std::span<const M> keep(Graph& g, std::span<const M> src) {
 // Runs one op and records its backward:
 //   out = g.output(o.shape, o.dtype, o.needs_grad); forward<T>(out) with T = float or double as o.dtype;
 //   g.count_forward(flops.forward); and if out requires a gradient, records backward<T>(out, keep(g, meta)...)
-//   followed by g.count_backward(flops.backward).
+//   followed by g.count_backward(flops.backward) and g.release_grad(out): no closure runs after it that
+//   could read out's gradient, since every consumer of out was recorded later.
 // `forward` runs at once and may capture by reference. `backward` is stored in the arena and runs in
 // Graph::backward, so it captures by value views, numbers and pointers only (trivially destructible) and
 // reads host metadata through its trailing span parameters. Name those as the wrapper's parameters: they
@@ -76,6 +77,7 @@ Var record(Graph& g, const OpOutput& o, OpFlops flops, Fwd&& forward, Bwd&& back
     g.on_backward([bwd = std::forward<Bwd>(backward), out, f = flops.backward, gp = &g, ... kept = keep(g, meta)] {
       dispatch(out.dtype(), [&]<class T>() { bwd.template operator()<T>(out, kept...); });
       gp->count_backward(f);
+      gp->release_grad(out);
     });
   }
   return out;

@@ -79,10 +79,10 @@ Var rmsnorm(Graph& g, const Var& x, const Var& w, double eps) {
         // dw: per-thread partials summed here in thread order.
         const int nt = N * D > kParallelWork ? blas::num_threads() : 1;
         T* dwp = w.requires_grad() ? gp->scratch(Shape{nt, D}, w.dtype()).data<T>() : nullptr;
-        rmsnorm_backward<T>(x.value.data<T>(), w.value.data<T>(), rstd.data<T>(), out.grad.data<T>(),
+        rmsnorm_backward<T>(x.value.data<T>(), w.value.data<T>(), rstd.data<T>(), out.grad().data<T>(),
                             grad_or_null<T>(x), dwp, N, D, nt);
         if (dwp) {
-          T* dw = w.grad.data<T>();
+          T* dw = w.grad().data<T>();
           for (int k = 0; k < nt; ++k)
             for (int64_t d = 0; d < D; ++d) dw[d] += dwp[k * D + d];
         }

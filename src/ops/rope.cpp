@@ -108,7 +108,7 @@ Var rope(Graph& g, const Var& x, const RopeTable& table, std::span<const int32_t
         rope_forward<T>(table, pos.data(), x.value.data<T>(), out.value.data<T>(), R, Tn, H);
       },
       [=]<class T>(const Var& out, std::span<const int32_t> pos) {
-        rope_backward<T>(*tp, pos.data(), out.grad.data<T>(), x.grad.data<T>(), R, Tn, H);
+        rope_backward<T>(*tp, pos.data(), out.grad().data<T>(), x.grad().data<T>(), R, Tn, H);
       },
       pos);
 }

@@ -93,8 +93,8 @@ Var segment_pool(Graph& g, const Var& x, std::span<const int32_t> offsets, int64
         segment_pool_forward<T>(mode, x.value.data<T>(), offsets.data(), out.value.data<T>(), B, Tn, P, D);
       },
       [=]<class T>(const Var& out, std::span<const int32_t> offsets) {
-        segment_pool_backward<T>(mode, x.value.data<T>(), offsets.data(), out.value.data<T>(), out.grad.data<T>(),
-                                 x.grad.data<T>(), B, Tn, P, D);
+        segment_pool_backward<T>(mode, x.value.data<T>(), offsets.data(), out.value.data<T>(), out.grad().data<T>(),
+                                 x.grad().data<T>(), B, Tn, P, D);
       },
       offsets);
 }

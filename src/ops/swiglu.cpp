@@ -40,7 +40,7 @@ Var swiglu(Graph& g, const Var& a, const Var& b) {
       g, {a.shape(), a.dtype(), any_requires_grad(a, b)}, {},
       [&]<class T>(const Var& h) { swiglu_forward<T>(a.value.data<T>(), b.value.data<T>(), h.value.data<T>(), N); },
       [=]<class T>(const Var& h) {
-        swiglu_backward<T>(a.value.data<T>(), b.value.data<T>(), h.grad.data<T>(), grad_or_null<T>(a),
+        swiglu_backward<T>(a.value.data<T>(), b.value.data<T>(), h.grad().data<T>(), grad_or_null<T>(a),
                            grad_or_null<T>(b), N);
       });
 }

@@ -224,7 +224,7 @@ double Trainer::forward_backward() {
           (bad ? "; non-finite weight in " + *bad : std::string("; the weights are finite")));
     }
     // Each micro-batch holds the same number of targets: average them over the job's K.
-    dispatch(loss.dtype(), [&]<class T>() { *loss.grad.data<T>() = T(1) / static_cast<T>(K); });
+    dispatch(loss.dtype(), [&]<class T>() { *loss.grad().data<T>() = T(1) / static_cast<T>(K); });
     graph_.backward();
     losses_.push_back(value);
     const TensorView grads = task_.params().grads();
@@ -285,6 +285,10 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
                  to_json(cfg_).dump() + to_json(state_).dump() + std::to_string(stream_.n_documents()) + " " +
                      std::to_string(stream_.tokens_per_epoch()));
   double window_comm_s = 0, window_step_s = 0;  // since the last metrics line
+  // Mixed precision: the task's registry has a bf16 mirror; it follows the weights (initialised or resumed).
+  const nn::ParamRegistry& params = task_.params();
+  params.refresh_bf16_mirror();
+  graph_.set_precision(params.precision());
   while (state_.step < cfg_.steps) {
     if (comm_.any(stop.load())) {  // the ranks stop together, at the same step
       save();
@@ -307,6 +311,7 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
     if (const auto warning = loss_watch_.observe(state_.step + 1, step_loss)) io::warn(*warning);
     const double lr = cfg_.adam.lr * lr_factor(sched, state_.step + 1);
     opt_.step(lr);
+    params.refresh_bf16_mirror();
     if (const auto bad = first_non_finite(task_.params(), ParamArena::Values))
       throw DivergenceError("step " + std::to_string(state_.step + 1) + ": non-finite weight in " + *bad);
     ++state_.step;
@@ -337,6 +342,7 @@ int64_t Trainer::run(const std::atomic<bool>& stop, const std::function<void(con
       r.stats = task_.step_stats();
       nlohmann::json line = metrics_line(state_, r, window, targets);
       if (comm_.distributed()) line["comm_share"] = r.comm_share;
+      line["precision"] = precision_name(params.precision());
       log(line);
       window = LogWindow{};
       window_comm_s = window_step_s = 0;

@@ -9,7 +9,10 @@
 // anything of that state is written. Under mpirun every rank runs a Trainer
 // over the same stream (data_parallel.h: each takes its share of every step's
 // micro-batches, the gradients are summed in a fixed order); rank 0 alone
-// writes metrics, checkpoints and model files, and reports progress.
+// writes metrics, checkpoints and model files, and reports progress. A task
+// whose registry has a bf16 mirror (nn/params.h) trains in mixed precision:
+// its steps run on a BF16 graph and the mirror is refreshed after each AdamW
+// step; metrics lines say which precision ran.
 #pragma once
 
 #include <atomic>

@@ -58,9 +58,10 @@ TEST(Graph, TrainingStepAllocatesNothingAfterWarmUp) {
   };
   step();
   step();
-  const size_t allocs = g.arena().heap_allocations();
+  const size_t allocs = g.arena().heap_allocations(), grad_allocs = g.grad_pool().heap_allocations();
   for (int i = 0; i < 3; ++i) step();
   EXPECT_EQ(g.arena().heap_allocations(), allocs);
+  EXPECT_EQ(g.grad_pool().heap_allocations(), grad_allocs);
 }
 
 // Ops that copy host metadata into the arena still allocate nothing from the heap once warm.
@@ -109,7 +110,7 @@ std::vector<double> metadata_case_grads(const MetadataCase& c, bool spoil) {
   Graph g;
   Var out = c.op(g, vars);
   if (spoil) c.spoil();
-  out.grad.copy_from(random_tensor(out.shape(), 99, 1.0, out.dtype()));
+  out.grad().copy_from(random_tensor(out.shape(), 99, 1.0, out.dtype()));
   g.backward();
   std::vector<double> all;
   for (const Tensor& gr : grads)

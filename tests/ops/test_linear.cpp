@@ -1,7 +1,11 @@
-// linear: forward against the naive GEMM, backward against finite differences, shape errors.
+// linear: forward against the naive GEMM, backward against finite differences, shape errors; the
+// mixed-precision path (BF16 graphs) against a float64 reference on bf16-rounded operands.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "blas/gemm.h"
+#include "blas/gemm_bf16.h"
 #include "ops/linear.h"
 #include "support/gradcheck.h"
 
@@ -54,6 +58,124 @@ TEST(Linear, ShapeMismatchNamesBothShapes) {
     FAIL() << "no error";
   } catch (const ShapeError& e) {
     EXPECT_STREQ(e.what(), "[linear] x (4,7) vs w (3,5)");
+  }
+}
+
+// A float32 tensor of seeded values, and its values rounded to bf16 (as float32), and their bf16 bits.
+struct Bf16Operand {
+  Tensor f32, rounded;
+  std::vector<bf16> bits;
+  Bf16Operand(Shape s, uint64_t seed) : f32(random_tensor(s, seed, 1.0, DType::F32)), rounded(Tensor::empty(s)) {
+    bits.resize(static_cast<size_t>(f32.numel()));
+    for (int64_t i = 0; i < f32.numel(); ++i) {
+      bits[static_cast<size_t>(i)] = to_bf16(f32.data<float>()[i]);
+      rounded.data<float>()[i] = round_bf16(f32.data<float>()[i]);
+    }
+  }
+};
+
+// C (M,N) = A (M,K) · op(B) in float64 (B stored (N,K) when trans_b, else (K,N)), and the tolerance of each
+// entry: bf16 operands have 8 significant bits, so every product a·b is exact in float32 (16 bits <= 24)
+// and the only error of a float32-accumulating engine is the K-term sum, |err| <= K·2^-24·Σ|a·b| (the
+// standard bound γ_K); we allow twice that, plus 1e-30 for exact zeros.
+void reference(const float* A, const float* B, bool trans_b, int64_t M, int64_t N, int64_t K, std::vector<double>& c,
+               std::vector<double>& tol) {
+  c.assign(static_cast<size_t>(M * N), 0.0);
+  tol.assign(c.size(), 1e-30);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      for (int64_t k = 0; k < K; ++k) {
+        const double p = double(A[i * K + k]) * double(trans_b ? B[j * K + k] : B[k * N + j]);
+        c[static_cast<size_t>(i * N + j)] += p;
+        tol[static_cast<size_t>(i * N + j)] += 2.0 * static_cast<double>(K) * std::ldexp(std::fabs(p), -24);
+      }
+}
+
+// Entries of `got` outside reference ± tolerance (a message naming the first), or "".
+std::string outside(const std::string& what, const TensorView& got, const std::vector<double>& ref,
+                    const std::vector<double>& tol) {
+  for (size_t i = 0; i < ref.size(); ++i)
+    if (!(std::fabs(got.at(static_cast<int64_t>(i)) - ref[i]) <= tol[i]))
+      return what + "[" + std::to_string(i) + "] = " + std::to_string(got.at(static_cast<int64_t>(i))) +
+             ", reference " + std::to_string(ref[i]) + " ± " + std::to_string(tol[i]);
+  return "";
+}
+
+// x (N,in) · w (out,in)ᵀ on a BF16 graph, forward and backward, against float64 on bf16(x), bf16(w), bf16(dy):
+// y = bf16(x)·bf16(w)ᵀ, dx = bf16(dy)·bf16(w), dw = bf16(dy)ᵀ·bf16(x). With `mirror` the weight's bf16 copy is
+// passed (as nn::Linear passes the registry's) and must be what the products read.
+void check_bf16_linear(const LinearCase& c, bool mirror) {
+  const int64_t in = c.x.last(), N = c.x.rows(), out = c.out;
+  const Bf16Operand x(c.x, 11), w(Shape{out, in}, 12), dy(c.x.with_last(out), 13);
+  Tensor dx = Tensor::zeros(c.x), dw = Tensor::zeros(w.f32.shape());
+  Graph g;
+  g.set_precision(Precision::BF16);
+  std::vector<bf16> w_bits = w.bits;
+  const TensorView w_bf16(w_bits.data(), w.f32.shape(), DType::BF16);
+  Var y = ops::linear(g, Var(x.f32.view(), dx.view()), Var(w.f32.view(), dw.view()), mirror ? w_bf16 : TensorView{});
+  y.grad().copy_from(dy.f32);
+  g.backward();
+  std::vector<double> ref, tol;
+  const std::string name = c.x.str() + (mirror ? " with the bf16 mirror" : " converting w");
+  // dwᵀ's operands: dyᵀ (out,N) and x (N,in), i.e. A = dyᵀ; build it transposed for the reference.
+  std::vector<float> dyt(static_cast<size_t>(N * out));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < out; ++o) dyt[static_cast<size_t>(o * N + n)] = dy.rounded.data<float>()[n * out + o];
+  reference(x.rounded.data<float>(), w.rounded.data<float>(), true, N, out, in, ref, tol);
+  EXPECT_EQ(outside("y", y.value, ref, tol), "") << name;
+  reference(dy.rounded.data<float>(), w.rounded.data<float>(), false, N, in, out, ref, tol);
+  EXPECT_EQ(outside("dx", dx, ref, tol), "") << name;
+  reference(dyt.data(), x.rounded.data<float>(), false, out, in, N, ref, tol);
+  EXPECT_EQ(outside("dw", dw, ref, tol), "") << name;
+}
+
+TEST(LinearBf16, ForwardAndBackwardMatchFloat64OnBf16RoundedOperands) {
+  if (!blas::has_bf16_matmul()) GTEST_SKIP() << "this CPU has no bf16 matmul (" << blas::bf16_isa() << ")";
+  for (const LinearCase& c : {LinearCase{{1, 1}, 1}, LinearCase{{7, 13}, 5}, LinearCase{{3, 4, 17}, 9},
+                              LinearCase{{50, 96}, 40}})
+    for (bool mirror : {false, true}) check_bf16_linear(c, mirror);
+}
+
+// The products read the bf16 copy they are given, not the float32 weight: a copy of 2·w doubles y.
+TEST(LinearBf16, ReadsTheGivenBf16Weights) {
+  if (!blas::has_bf16_matmul()) GTEST_SKIP() << "this CPU has no bf16 matmul (" << blas::bf16_isa() << ")";
+  const Bf16Operand x(Shape{4, 8}, 21), w(Shape{3, 8}, 22);
+  std::vector<bf16> twice(w.bits.size());
+  for (size_t i = 0; i < twice.size(); ++i) twice[i] = to_bf16(2 * to_float(w.bits[i]));  // exact
+  Graph g;
+  g.set_precision(Precision::BF16);
+  const Var once = ops::linear(g, Graph::constant(x.f32), Graph::constant(w.f32));
+  const Var doubled = ops::linear(g, Graph::constant(x.f32), Graph::constant(w.f32),
+                                  TensorView(twice.data(), w.f32.shape(), DType::BF16));
+  for (int64_t i = 0; i < once.value.numel(); ++i) EXPECT_EQ(doubled.value.at(i), 2 * once.value.at(i)) << i;
+}
+
+// Float32 graphs keep the float path bit for bit, and float64 graphs ignore the precision (gradient checks).
+TEST(LinearBf16, Float32PrecisionAndFloat64GraphsRunTheFloatPath) {
+  for (DType t : {DType::F32, DType::F64}) {
+    Tensor x = random_tensor(Shape{5, 7}, 31, 1.0, t), w = random_tensor(Shape{3, 7}, 32, 1.0, t);
+    Tensor ref = Tensor::zeros(Shape{5, 3}, t);
+    dispatch(t, [&]<class T>() { ops::linear_forward<T>(x.data<T>(), w.data<T>(), ref.data<T>(), 5, 7, 3); });
+    for (Precision p : {Precision::F32, Precision::BF16}) {
+      if (p == Precision::BF16 && t == DType::F32) continue;  // the bf16 path, checked above
+      Graph g;
+      g.set_precision(p);
+      const Var y = ops::linear(g, Graph::constant(x), Graph::constant(w));
+      EXPECT_EQ(max_abs_diff(y.value, ref), 0.0) << dtype_name(t) << " at " << precision_name(p);
+    }
+  }
+}
+
+TEST(LinearBf16, MirrorShapeMustMatchTheWeight) {
+  Tensor x = Tensor::zeros(Shape{2, 4}), w = Tensor::zeros(Shape{3, 4});
+  std::vector<bf16> bits(12);
+  Graph g;
+  g.set_precision(Precision::BF16);
+  try {
+    ops::linear(g, Graph::constant(x), Graph::constant(w), TensorView(bits.data(), Shape{4, 3}, DType::BF16));
+    FAIL() << "no error";
+  } catch (const ShapeError& e) {
+    EXPECT_STREQ(e.what(), "[linear] w (3,4) vs w_bf16 (4,3) bf16");
   }
 }
 

@@ -32,7 +32,7 @@ TEST(SegmentPool, TiesShareTheGradientEvenly) {
   Graph g;
   Var in{x.view(), dx.view()};
   Var y = ops::segment_pool(g, in, off, 1, PoolMode::Max);
-  *y.grad.data<float>() = 3.0f;
+  *y.grad().data<float>() = 3.0f;
   g.backward();
   const float expect[] = {0, 1, 1, 1, 0};
   for (int i = 0; i < 5; ++i) EXPECT_FLOAT_EQ(dx.at(i), expect[i]);

@@ -36,7 +36,7 @@ std::vector<double> grads_with(int threads, const std::vector<Tensor>& inputs, c
   }
   Graph g;
   Var out = fn(g, vars);
-  out.grad.copy_from(random_tensor(out.shape(), 99, 1.0, out.dtype()));
+  out.grad().copy_from(random_tensor(out.shape(), 99, 1.0, out.dtype()));
   g.backward();
   omp_set_num_threads(saved);
   std::vector<double> all;

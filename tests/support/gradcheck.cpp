@@ -48,7 +48,7 @@ void gradcheck(const std::string& name, const std::vector<Tensor>& inputs, const
   Var out = fn(g, vars(true));
   ASSERT_TRUE(out.requires_grad()) << name << ": output carries no gradient";
   const Tensor R = random_tensor(out.shape(), opt.seed + 7, 1.0);
-  out.grad.copy_from(R);
+  out.grad().copy_from(R);
   g.backward();
 
   Graph probe;

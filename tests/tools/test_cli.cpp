@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "blas/cpu_features.h"
 #include "core/tensor.h"
 #include "io/safetensors.h"
 #include "io/temp_dir.h"
@@ -444,6 +445,12 @@ TEST_F(Cli, VersionAndThreadsAfterTheSubcommand) {
   const Result v = blt({"--version"});
   EXPECT_EQ(v.rc, 0);
   EXPECT_TRUE(contains(v.out, "blt.cpp ")) << v.out;
+  // OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on CPU models it does not know (a Sapphire
+  // Rapids Xeon); blt re-executes itself with the kernel set the CPU's features allow (blas/openblas_kernels.h).
+  EXPECT_TRUE(contains(v.out, "OpenBLAS kernels: ")) << v.out;
+  if (blas::cpu_has_avx2_fma()) {
+    EXPECT_FALSE(contains(v.out, "OpenBLAS kernels: Prescott")) << v.out;
+  }
   const std::string text = write("s.txt", "hello world, hello there");
   const Result before = blt({"--threads", "1", "patch", "--mode", "space", text});
   const Result after = blt({"patch", "--mode", "space", text, "--threads", "1"});

@@ -8,6 +8,7 @@
 #include "bench/generate_bench.h"
 #include "bench/serve_bench.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/precision_option.h"
 
 namespace blt::cli {
 
@@ -47,17 +48,21 @@ Command add_bench(CLI::App& app) {
   core->add_option("--seq", opt->attn_seq, "Attention sequence length")->capture_default_str();
   core->add_option("--window", opt->attn_window, "Attention causal window")->capture_default_str();
   core->add_option("--seconds", opt->min_seconds, "Minimum time per measurement")->capture_default_str();
+  auto precision = std::make_shared<std::string>("fp32");
+  add_precision_option(*core, *precision);
   auto* ent = bench->add_subcommand("entropy", "Entropy model: entropy computation and training step vs sgemm");
   auto eopt = std::make_shared<bench::EntropyBenchOptions>();
   ent->add_option("--batch", eopt->batch, "Rows per forward pass")->capture_default_str();
   ent->add_option("--seconds", eopt->min_seconds, "Minimum time per measurement")->capture_default_str();
   ent->add_flag("--json", *json, "Print one JSON object");
+  add_precision_option(*ent, *precision);  // bf16: the bf16 figures too, as ratios to fp32's
   auto* bltb = bench->add_subcommand("blt", "BLT training step and inference vs sgemm; peak RSS");
   auto bopt = std::make_shared<bench::BltBenchOptions>();
   bltb->add_option("--batch", bopt->batch, "Rows per step")->capture_default_str();
   bltb->add_option("--seq-len", bopt->seq_len, "Bytes per row")->capture_default_str();
   bltb->add_option("--seconds", bopt->min_seconds, "Minimum time per measurement")->capture_default_str();
   bltb->add_flag("--json", *json, "Print one JSON object");
+  add_precision_option(*bltb, *precision);
   auto* genb = bench->add_subcommand("generate", "Cached vs --no-cache BLT generation; global steps and allocations per byte");
   auto gopt = std::make_shared<bench::GenerateBenchOptions>();
   genb->add_option("--prompts", gopt->prompt_bytes, "Prompt sizes in bytes")->capture_default_str();
@@ -70,7 +75,7 @@ Command add_bench(CLI::App& app) {
   genb->add_flag("--json", *json, "Print one JSON object");
   auto sopt = std::make_shared<bench::ServeBenchOptions>();
   auto* srvb = add_serve_bench(bench, *sopt, *json);
-  return {bench, [core, opt, ent, eopt, bltb, bopt, genb, gopt, srvb, sopt, json] {
+  return {bench, [core, opt, precision, ent, eopt, bltb, bopt, genb, gopt, srvb, sopt, json] {
     if (srvb->parsed()) return print_serve_bench(*sopt, *json);
     if (genb->parsed()) {
       const int64_t nc = gopt->no_cache_bytes == 0 ? gopt->gen_bytes : std::min(gopt->no_cache_bytes, gopt->gen_bytes);
@@ -85,19 +90,26 @@ Command add_bench(CLI::App& app) {
       return;
     }
     if (bltb->parsed()) {
-      std::cerr << "bench blt: training step, inference and peak memory (about a minute)\n";
+      bopt->precision = resolve_precision(*precision);
+      std::cerr << "bench blt: training step, inference and peak memory"
+                << (bopt->precision == Precision::BF16 ? ", then both in bf16" : "") << " (about a minute)\n";
       const auto r = bench::run_blt_bench(*bopt);
       std::cout << (*json ? r.dump() : r.dump(2)) << std::endl;
       return;
     }
     if (ent->parsed()) {
-      std::cerr << "bench entropy: two model sizes, inference and training (about a minute)\n";
+      eopt->precision = resolve_precision(*precision);
+      std::cerr << "bench entropy: two model sizes, inference and training"
+                << (eopt->precision == Precision::BF16 ? ", each also in bf16" : "") << " (about a minute)\n";
       const auto r = bench::run_entropy_bench(*eopt);
       std::cout << (*json ? r.dump() : r.dump(2)) << std::endl;
       return;
     }
     if (!core->parsed()) return;
-    std::cerr << "bench core: sgemm, linear and attention (about 10 seconds)\n";
+    opt->precision = resolve_precision(*precision);  // bf16 on a CPU without it: the notice, then fp32 only
+    std::cerr << "bench core: sgemm, linear and attention"
+              << (opt->precision == Precision::BF16 ? ", the bf16 matmul peak and oneDNN f32" : "")
+              << " (about 10 seconds)\n";
     const auto r = bench::run_core_bench(*opt);
     if (*json) {
       std::cout << r.dump() << std::endl;
@@ -108,6 +120,10 @@ Command add_bench(CLI::App& app) {
       std::cout << k << " " << r[k].get<double>() << "\n";
     for (const char* k : {"linear_fwd_bwd_ratio", "attn_fwd_ratio", "attn_fwd_bwd_ratio"})
       std::cout << k << " " << r[k].get<double>() << "\n";
+    if (r.contains("bf16_isa")) std::cout << "bf16_isa " << r["bf16_isa"].get<std::string>() << "\n";
+    for (const char* k : {"bf16_matmul_peak_gflops", "bf16_peak_vs_sgemm", "onednn_f32_matmul_gflops",
+                          "linear_fwd_bwd_bf16_gflops", "linear_fwd_bwd_bf16_ratio"})
+      if (r.contains(k)) std::cout << k << " " << r[k].get<double>() << "\n";
   }};
 }
 

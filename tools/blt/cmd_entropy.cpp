@@ -13,6 +13,7 @@
 #include "modeldir/entropy_model.h"
 #include "io/atomic_file.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/precision_option.h"
 #include "tools/blt/validators.h"
 #include "tools/blt/progress.h"
 
@@ -54,7 +55,7 @@ Command add_entropy(CLI::App& app) {
       "Memory: streamed (64 KiB reads, entropies written per batch): peak RSS < 150 MB + the model and its\n"
       "activations for --batch x --chunk tokens, whatever the file's size (a tiny model: ~22 MB).");
   struct Opts {
-    std::string model, file, out, format = "f32";
+    std::string model, file, out, format = "f32", precision = "fp32";
     int64_t chunk = 8192, batch = 4;
     bool eos = false;
   };
@@ -68,10 +69,13 @@ Command add_entropy(CLI::App& app) {
   cmd->add_option("--chunk", o->chunk, "Tokens per chunk")->check(positive())->capture_default_str();
   cmd->add_option("--batch", o->batch, "Chunks per forward pass")->check(positive())->capture_default_str();
   cmd->add_flag("--eos", o->eos, "Append EOS to the sequence");
+  add_precision_option(*cmd, o->precision);
   return {cmd, [o] {
     if (o->out.empty() && o->format == "f32" && ::isatty(1))
       throw ConfigError("refusing to write binary float32 to a terminal: pass -o FILE or --format jsonl");
-    const modeldir::EntropyModel m = modeldir::EntropyModel::load(o->model);
+    const Precision precision = resolve_precision(o->precision);
+    modeldir::EntropyModel m = modeldir::EntropyModel::load(o->model);
+    use_precision(m, precision);
     lm::EntropyComputer ec(*m.model, {o->chunk, o->batch});
     std::ifstream in(o->file, std::ios::binary);
     if (!in) throw IoError(o->file + ": cannot open for reading");

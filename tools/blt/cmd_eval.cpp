@@ -8,6 +8,7 @@
 #include "eval/flops.h"
 #include "io/safetensors.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/precision_option.h"
 #include "tools/blt/progress.h"
 #include "tools/blt/validators.h"
 
@@ -29,6 +30,7 @@ Command add_eval(CLI::App& app) {
     bool json = false;
     int64_t max_bytes = 0, max_line_bytes = data::kDefaultMaxLineBytes;
     std::string trace;
+    std::string precision = "fp32";
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--model", o->model, "BLT model directory")->required()->check(CLI::ExistingDirectory);
@@ -44,12 +46,15 @@ Command add_eval(CLI::App& app) {
   cmd->add_option("--trace", o->trace,
                   "Write the first window's named activations (embeddings, every layer's output, patch states, "
                   "logits) to this safetensors file");
+  add_precision_option(*cmd, o->precision);
   return {cmd, [o] {
     if (!o->trace.empty()) {  // checked before the work, not after
       const std::filesystem::path dir = std::filesystem::absolute(o->trace).parent_path();
       if (!std::filesystem::is_directory(dir)) throw IoError(o->trace + ": folder " + dir.string() + " does not exist");
     }
-    const modeldir::BltModel m = modeldir::BltModel::load(o->model);
+    const Precision precision = resolve_precision(o->precision);
+    modeldir::BltModel m = modeldir::BltModel::load(o->model);
+    use_precision(m, precision);
     const data::Corpus corpus = data::load_corpus(o->files, o->max_line_bytes);
     data::EvalWindows windows(corpus, m.args.max_encoder_seq_length);
     patching::RowPatcher patcher(m.patcher, m.entropy_lm(), m.args.eos_id);
@@ -73,6 +78,7 @@ Command add_eval(CLI::App& app) {
                         {"n_positions", r.n_positions},
                         {"n_patches", r.n_patches},
                         {"mean_patch_size", r.mean_patch_size},
+                        {"precision", precision_name(precision)},
                         {"flops_per_byte", r.flops_total_per_byte()},
                         {"flops_per_byte_analytic", analytic.total()},
                         {"flops_per_byte_by_component", r.flops_per_byte},

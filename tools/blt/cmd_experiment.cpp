@@ -7,6 +7,7 @@
 #include "experiment/experiment.h"
 #include "io/file.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/precision_option.h"
 #include "tools/blt/interrupt.h"
 #include "tools/blt/job.h"
 #include "tools/blt/progress.h"
@@ -50,8 +51,11 @@ Command add_experiment(CLI::App& app) {
   cmd->add_option("--lr", o->lr, "Peak learning rate of every arm")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of initialisation and data order")->capture_default_str();
   cmd->add_option("--out", o->out, "Output directory")->required();
+  auto precision = std::make_shared<std::string>("fp32");
+  add_precision_option(*cmd, *precision);
   return {
-      cmd, [o] {
+      cmd, [o, precision] {
+        o->precision = resolve_precision(*precision);
         const bool writer = is_writer();  // under mpirun, rank 0 alone prints
         ProgressLine line;
         const auto show = [&](const experiment::Progress& p) {

@@ -13,13 +13,14 @@
 #include "generate/generation.h"
 #include "io/file.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/precision_option.h"
 #include "tools/blt/validators.h"
 
 namespace blt::cli {
 
 namespace {
 struct GenerateCli {
-  std::string model, prompt_file;
+  std::string model, prompt_file, precision = "fp32";
   std::vector<std::string> prompts;
   gen::GenerateOptions opt;
   bool greedy = false, show_patches = false, stats = false, json = false, no_cache = false;
@@ -85,12 +86,13 @@ void run_generate(GenerateCli& o) {
   if (o.greedy) o.opt.sampler.temperature = 0;
   o.opt.cache = !o.no_cache;
   o.opt.sampler.validate();  // bad sampling options fail before the model loads
+  const Precision precision = resolve_precision(o.precision);
   std::optional<modeldir::BltModel> blt;
   std::optional<modeldir::EntropyModel> lm;
   if (std::filesystem::exists(std::filesystem::path(o.model) / "config.json"))
-    blt = modeldir::BltModel::load(o.model);
+    use_precision(blt.emplace(modeldir::BltModel::load(o.model)), precision);
   else
-    lm = modeldir::EntropyModel::load(o.model);
+    use_precision(lm.emplace(modeldir::EntropyModel::load(o.model)), precision);
   const bool stream = o.prompts.size() == 1 && !o.json && o.opt.max_bytes > 0;
   const bool colour = o.show_patches && isatty(STDOUT_FILENO);
   int patch = 0;
@@ -154,6 +156,7 @@ Command add_generate(CLI::App& app) {
   cmd->add_flag("--stats", o->stats, "Print bytes/s, patches, global steps and FLOPs per byte to stderr");
   cmd->add_flag("--json", o->json, "One JSON object per prompt (text, ids, bytes_per_s, global_steps, ...)");
   cmd->add_flag("--no-cache", o->no_cache, "Recompute everything per byte (the reference algorithm)");
+  add_precision_option(*cmd, o->precision);
   return {cmd, [o] { run_generate(*o); }};
 }
 

@@ -30,6 +30,7 @@
 #include "patching/stats.h"
 #include "patching/svg_plot.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/precision_option.h"
 #include "tools/blt/patch_options.h"
 #include "tools/blt/patch_stream.h"
 #include "tools/blt/patch_view.h"
@@ -41,7 +42,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct PatchOpts {
-  std::string model, file, entropies, bpe_model, svg, format = "text", color = "auto";
+  std::string model, file, entropies, bpe_model, svg, format = "text", color = "auto", precision = "fp32";
   PatchFlags flags;
   std::optional<double> target;
   bool include_next_token = false, eos = false, save_threshold = false;
@@ -176,7 +177,8 @@ Patched patch_input(const PatchOpts& o, const patching::PatcherArgs& args, bool 
           (!o.eos && n == p.seq.n_positions + 1 ? " (pass --eos if the entropies include the EOS)" : ""));
     }
   } else if (!o.model.empty() && (entropy_mode || !o.svg.empty() || color)) {
-    const modeldir::EntropyModel m = modeldir::EntropyModel::load(o.model);
+    modeldir::EntropyModel m = modeldir::EntropyModel::load(o.model);
+    use_precision(m, resolve_precision(o.precision));
     lm::EntropyComputer ec(*m.model, {});
     p.entropies = ec.compute(p.seq.tokens);
   } else if (entropy_mode) {
@@ -249,7 +251,8 @@ void run_streamed(const PatchOpts& o, const patching::PatcherArgs& args, bool co
   const auto size = static_cast<int64_t>(fs::file_size(o.file));
   if (size == 0) throw FormatError(o.file + ": empty file: nothing to patch");
   std::optional<modeldir::EntropyModel> m;
-  if (!o.model.empty() && (entropy_mode || color)) m = modeldir::EntropyModel::load(o.model);
+  if (!o.model.empty() && (entropy_mode || color))
+    use_precision(m.emplace(modeldir::EntropyModel::load(o.model)), resolve_precision(o.precision));
   const std::string description =
       "[BOS] + " + std::to_string(size) + " bytes of " + o.file + (o.eos ? " + [EOS]" : "");
   PatchSink sink(o.format, {args, o.include_next_token, description, std::nullopt, true},
@@ -337,6 +340,7 @@ Command add_patch(CLI::App& app) {
                   "Colour the text patches by entropy: auto (on a terminal, unless NO_COLOR), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
+  add_precision_option(*cmd, o->precision);
   cmd->add_option(
       "--svg", o->svg,
       "Write the patching figure (entropy per byte, the threshold, a mark at each patch start) to this "

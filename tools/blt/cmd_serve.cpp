@@ -12,13 +12,14 @@
 #include "modeldir/entropy_model.h"
 #include "serve/server.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/precision_option.h"
 #include "tools/blt/interrupt.h"
 
 namespace blt::cli {
 
 namespace {
 struct ServeCli {
-  std::string model;
+  std::string model, precision = "fp32";
   serve::ServerOptions opt;
 };
 
@@ -26,12 +27,13 @@ void run_serve(ServeCli& o) {
   o.opt.validate();
   const std::filesystem::path dir = std::filesystem::absolute(o.model).lexically_normal();
   if (o.opt.model_name.empty()) o.opt.model_name = (dir.has_filename() ? dir : dir.parent_path()).filename().string();
+  const Precision precision = resolve_precision(o.precision);
   std::optional<modeldir::BltModel> blt;
   std::optional<modeldir::EntropyModel> lm;
   if (std::filesystem::exists(dir / "config.json"))
-    blt = modeldir::BltModel::load(o.model);
+    use_precision(blt.emplace(modeldir::BltModel::load(o.model)), precision);
   else
-    lm = modeldir::EntropyModel::load(o.model);
+    use_precision(lm.emplace(modeldir::EntropyModel::load(o.model)), precision);
   serve::Server server(blt ? &*blt : nullptr, lm ? lm->model.get() : nullptr, o.opt);
   const int port = server.bind();
   std::cerr << "blt serve: " << o.opt.model_name << " on http://" << o.opt.host << ":" << port << "/ (" << o.opt.parallel
@@ -78,6 +80,7 @@ Command add_serve(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   cmd->add_option("--model-name", o->opt.model_name, "The model id in responses (default: the directory's name)");
+  add_precision_option(*cmd, o->precision);
   return {cmd, [o] { run_serve(*o); }};
 }
 

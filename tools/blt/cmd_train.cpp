@@ -89,7 +89,8 @@ Command add_train(CLI::App& app) {
       stream.attach_side(cache.values);
     }
     if (!o->resume)  // only now that data, model and entropies are known to be good
-      save_run(o->out, run.trainer, *o, [&] { m.save(o->out); });
+      save_run(o->out, run.trainer, run.precision, *o, [&] { m.save(o->out); });
+    use_precision(*m.params, run.precision);  // the BLT only: the entropy model patches as preprocess does
     pipeline::BltTask task(m, valid.get(), o->valid_bytes);
     train::Trainer trainer(run.trainer, task, stream, o->out);
     run_training(trainer, *o, "train");

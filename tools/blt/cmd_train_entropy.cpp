@@ -50,7 +50,8 @@ Command add_train_entropy(CLI::App& app) {
       std::cerr << "entropy model: " << model.params->numel() << " parameters; " << corpus.size() << " documents, "
               << corpus.bytes.size() << " bytes\n";
     if (!o->resume)  // only now that data and model are known to be good
-      save_run(o->out, run.trainer, *o, [&] { model.save(o->out); });
+      save_run(o->out, run.trainer, run.precision, *o, [&] { model.save(o->out); });
+    use_precision(*model.params, run.precision);
     data::SequenceStream stream(corpus, run.trainer.seq_len, run.trainer.seed);
     pipeline::EntropyTask task(model, valid.get(), o->valid_bytes);
     train::Trainer trainer(run.trainer, task, stream, o->out);

@@ -8,16 +8,20 @@
 #include <vector>
 
 #include "blas/gemm.h"
+#include "blas/gemm_bf16.h"
+#include "blas/openblas_kernels.h"
 #include "core/error.h"
 #include "dist/communicator.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/validators.h"
 
 int main(int argc, char** argv) {
+  blt::blas::ensure_openblas_kernels(argv);  // may re-execute this program once (OpenBLAS on a CPU it does not know)
   CLI::App app{"blt.cpp: train, evaluate and run Byte Latent Transformers on the CPU"};
   app.require_subcommand(1);
   app.fallthrough();  // global options (--threads) also after the subcommand: blt train ... --threads 2
-  app.set_version_flag("--version", "blt.cpp " BLT_VERSION);
+  app.set_version_flag("--version", "blt.cpp " BLT_VERSION "\nOpenBLAS kernels: " + blt::blas::openblas_core() +
+                                        "; bf16 matrix engine: " + blt::blas::bf16_isa());
   int threads = 0;
   app.add_option("--threads", threads, "Threads for OpenMP and BLAS (default: all cores)")
       ->check(blt::cli::non_negative());

@@ -77,6 +77,7 @@ void add_train_options(CLI::App& cmd, TrainOptions& o) {
                "run.json and model files")
       ->excludes(resume);
   cmd.add_option("--valid-bytes", o.valid_bytes, "Bytes of --valid per validation (0: all)")->capture_default_str();
+  o.precision_flag = add_precision_option(cmd, o.precision);
   auto& t = o.trainer;
   o.trainer_flags = {
       cmd.add_option("--steps", t.steps, "Optimizer steps")->capture_default_str(),
@@ -118,7 +119,7 @@ train::TrainerConfig resolve_trainer_config(const TrainOptions& o, const nlohman
   return train::trainer_config_from_json(j, where + ": train");
 }
 
-void save_run(const std::string& out, const train::TrainerConfig& cfg, const TrainOptions& o,
+void save_run(const std::string& out, const train::TrainerConfig& cfg, Precision precision, const TrainOptions& o,
               const std::function<void()>& save_model) {
   check_job(out);
   if (!is_writer()) return;
@@ -128,7 +129,8 @@ void save_run(const std::string& out, const train::TrainerConfig& cfg, const Tra
     if (const std::string removed = remove_run_files(out); !removed.empty())
       std::cerr << "--force: removed the earlier run's " << removed << " from " << out << "\n";
   const nlohmann::json run = {{"train", train::to_json(cfg)}, {"data", o.data}, {"valid", o.valid},
-                              {"valid_bytes", o.valid_bytes}, {"ranks", dist::Communicator::world().size()}};
+                              {"valid_bytes", o.valid_bytes}, {"ranks", dist::Communicator::world().size()},
+                              {"precision", precision_name(precision)}};
   try {
     save_model();
     // Last: a run.json means the model files are complete.
@@ -147,11 +149,15 @@ train::TrainerConfig load_run(const std::string& out, TrainOptions& o) {
   train::TrainerConfig saved = train::trainer_config_from_json(f.object("train"), path + ": train");
   std::vector<std::string> data, valid;
   int64_t valid_bytes = 0, ranks = 1;
+  std::string precision = "fp32";  // runs from before --precision ran in fp32
   f.required("data", data);
   f.required("valid", valid);
   f.required("valid_bytes", valid_bytes);
   f.optional("ranks", ranks);
+  f.optional("precision", precision);
   f.finish();
+  if (precision != "fp32" && precision != "bf16") throw FormatError(path + ": 'precision' must be fp32 or bf16");
+  if (!o.precision_flag || !o.precision_flag->count()) o.precision = precision;
   // The global batch (ranks × grad_accum micro-batches) is the run's; a resume under another rank count
   // splits it anew.
   const int64_t micro = saved.grad_accum * std::max<int64_t>(ranks, 1), now = dist::Communicator::world().size();
@@ -190,6 +196,7 @@ RunConfig prepare_run(TrainOptions& o, const char* section) {
   if (o.valid_bytes < 0) throw ConfigError("--valid-bytes must be at least 0, got " + std::to_string(o.valid_bytes));
   if (o.resume) {
     r.trainer = load_run(o.out, o);
+    r.precision = resolve_precision(o.precision);
     return r;
   }
   if (o.config.empty()) throw ConfigError("--config is required for a new run (see configs/)");
@@ -203,6 +210,7 @@ RunConfig prepare_run(TrainOptions& o, const char* section) {
   if (r.config.contains("train") && !r.config["train"].is_object())
     throw ConfigError(o.config + ": field 'train' must be an object");
   r.trainer = resolve_trainer_config(o, r.config.contains("train") ? &r.config["train"] : nullptr, o.config);
+  r.precision = resolve_precision(o.precision);
   return r;
 }
 

@@ -1,0 +1,29 @@
+// The fast attention forward kernels behind ops::attention, each chosen at run
+// time from the CPU's features (attention.cpp keeps the portable tiled kernel,
+// float and double, and the backward):
+//   attention_f32.cpp : fp32 on AVX-512, query rows in vector lanes, the online
+//                       softmax in registers and one pass over each score chunk;
+//   attention_amx.cpp : bf16 QKᵀ and PV on AMX tiles (f32 accumulation, softmax
+//                       and log-sum-exp in f32), for Precision::BF16.
+// Both have attention_forward's contract: same shapes, lse saved for backward.
+#pragma once
+
+#include "ops/attention.h"
+
+namespace blt::ops::detail {
+
+// Whether attention_forward_f32 runs on this CPU (AVX-512F) and pays at these dims (enough query rows).
+bool use_attention_f32(const AttnDims& d);
+// q (B,Tq,Hq,Dh), k,v (B,Tk,Hkv,Dh), ranges (B,Tq) -> out (B,Tq,Hq,Dh); saves lse (B,Hq,Tq)
+void attention_forward_f32(const AttnDims& d, const float* q, const float* k, const float* v,
+                           const KeyRange* ranges, float* out, float* lse);
+
+// Whether attention_forward_amx runs here: AMX-BF16 with the OS's permission for the tile data, Dh a
+// multiple of 32 up to 128, enough query rows.
+bool use_attention_amx(const AttnDims& d);
+// Same shapes as attention_forward_f32; q, k, v and the probabilities P are rounded to bf16 for the
+// two products, everything else is f32.
+void attention_forward_amx(const AttnDims& d, const float* q, const float* k, const float* v,
+                           const KeyRange* ranges, float* out, float* lse);
+
+}  // namespace blt::ops::detail

@@ -1,0 +1,194 @@
+// The fast attention forwards (ops/attention_kernels.h) at the shapes they take: fp32 on AVX-512 against
+// the naive f64 reference at the tiled kernel's tolerance, with backward gradients from its saved lse;
+// bf16 on AMX against the f64 reference on bf16-rounded inputs, within the bound that rounding the
+// probabilities to bf16 allows. Each kernel's test skips, visibly, where the kernel does not run.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/bf16.h"
+#include "ops/attention.h"
+#include "ops/attention_kernels.h"
+#include "ops/mask.h"
+#include "support/gradcheck.h"
+
+namespace blt::test {
+namespace {
+
+using ops::KeyRange;
+
+struct KernelCase {
+  std::string name;
+  int64_t B, Tq, Tk, Hq, Hkv, Dh;
+  std::vector<KeyRange> ranges;  // (B·Tq)
+};
+
+std::vector<KeyRange> per_batch(const std::vector<KeyRange>& r, int64_t B) {
+  std::vector<KeyRange> out;
+  for (int64_t b = 0; b < B; ++b) out.insert(out.end(), r.begin(), r.end());
+  return out;
+}
+
+// Ranges of random length, some empty, over Tk keys.
+std::vector<KeyRange> random_ranges(int64_t n, int64_t Tk, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<KeyRange> r(n);
+  for (auto& k : r) {
+    const int32_t a = static_cast<int32_t>(rng.below(Tk + 1)), b = static_cast<int32_t>(rng.below(Tk + 1));
+    k = rng.below(6) == 0 ? KeyRange{a, a} : KeyRange{std::min(a, b), std::max(a, b)};
+  }
+  return r;
+}
+
+// Several key chunks and row blocks, partial last blocks, grouped heads (the head-contiguous K/V copy),
+// one kv head (K/V read in place), every Dh the bf16 kernel takes and a few it does not.
+std::vector<KernelCase> cases() {
+  return {
+      {"causal_dh64_gqa", 1, 300, 300, 4, 2, 64, ops::causal_ranges(300)},
+      {"window_dh64", 2, 131, 131, 2, 2, 64, per_batch(ops::causal_ranges(131, 40), 2)},
+      {"causal_dh32_mqa", 1, 100, 100, 3, 1, 32, ops::causal_ranges(100)},
+      {"cross_dh64", 2, 45, 333, 4, 4, 64, random_ranges(2 * 45, 333, 3)},
+      {"cross_dh80", 1, 70, 150, 2, 1, 80, random_ranges(70, 150, 4)},
+      {"causal_dh24", 1, 90, 90, 2, 2, 24, ops::causal_ranges(90)},
+  };
+}
+
+ops::AttnDims dims(const KernelCase& c) {
+  return {c.B, c.Tq, c.Tk, c.Hq, c.Hkv, c.Dh, 1 / std::sqrt(double(c.Dh))};
+}
+
+struct Inputs {
+  Tensor q, k, v;
+};
+
+// q, k uniform in ±2 (scores up to a few units), v in ±1; with `grow`, keys of later positions scaled up
+// so that the scores' row maxima rise from chunk to chunk by far more than the AMX kernel's slack.
+Inputs inputs(const KernelCase& c, DType dt, bool grow = false) {
+  Inputs in{random_tensor(Shape{c.B, c.Tq, c.Hq, c.Dh}, 1, 2.0, dt),
+            random_tensor(Shape{c.B, c.Tk, c.Hkv, c.Dh}, 2, 2.0, dt),
+            random_tensor(Shape{c.B, c.Tk, c.Hkv, c.Dh}, 3, 1.0, dt)};
+  if (grow)
+    for (int64_t i = 0; i < in.k.numel(); ++i)
+      in.k.data<float>()[i] *= 1 + static_cast<float>(i / (c.Hkv * c.Dh) % c.Tk) / 64;
+  return in;
+}
+
+Tensor run(const KernelCase& c, const Inputs& in, Precision p) {
+  Graph g;
+  g.set_precision(p);
+  Var o = ops::attention(g, Graph::constant(in.q), Graph::constant(in.k), Graph::constant(in.v), c.ranges,
+                         1 / std::sqrt(double(c.Dh)));
+  Tensor out = Tensor::zeros(o.shape());
+  std::copy_n(o.value.data<float>(), out.numel(), out.data<float>());
+  return out;
+}
+
+Tensor naive(const KernelCase& c, const Inputs& in) {
+  Tensor ref = Tensor::zeros(in.q.shape());
+  ops::attention_forward_naive<float>(dims(c), in.q.data<float>(), in.k.data<float>(), in.v.data<float>(),
+                                      c.ranges.data(), ref.data<float>());
+  return ref;
+}
+
+TEST(AttentionKernels, F32MatchesNaive) {
+  if (!ops::detail::use_attention_f32(dims(cases()[0])))
+    GTEST_SKIP() << "no AVX-512F: the fp32 attention kernel does not run here";
+  for (const KernelCase& c : cases()) {
+    const Inputs in = inputs(c, DType::F32);
+    EXPECT_LT(max_abs_diff(run(c, in, Precision::F32), naive(c, in)), 2e-6) << c.name;  // as the tiled kernel
+  }
+}
+
+// dq, dk, dv of Σ attention(q, k, v)·R at dtype dt and precision p (R seeded).
+std::vector<Tensor> grads(const KernelCase& c, DType dt, Precision p) {
+  const Inputs in = inputs(c, dt);
+  Tensor dq = Tensor::zeros(in.q.shape(), dt), dk = Tensor::zeros(in.k.shape(), dt),
+         dv = Tensor::zeros(in.v.shape(), dt);
+  Graph g;
+  g.set_precision(p);
+  Var o = ops::attention(g, Var{in.q.view(), dq.view()}, Var{in.k.view(), dk.view()},
+                         Var{in.v.view(), dv.view()}, c.ranges, 1 / std::sqrt(double(c.Dh)));
+  const Tensor r = random_tensor(o.shape(), 7, 1.0, dt);
+  TensorView dout = o.grad();
+  std::copy_n(static_cast<const char*>(r.view().raw()), r.view().nbytes(), static_cast<char*>(dout.raw()));
+  g.backward();
+  return {dq, dk, dv};
+}
+
+// The backward recomputes P from the lse the forward saved: float gradients after the fp32 kernel's
+// forward agree with the double path's (tiled forward and backward, checked by finite differences).
+TEST(AttentionKernels, F32ForwardFeedsBackward) {
+  if (!ops::detail::use_attention_f32(dims(cases()[0])))
+    GTEST_SKIP() << "no AVX-512F: the fp32 attention kernel does not run here";
+  for (const KernelCase& c : {cases()[0], cases()[3]}) {
+    const auto f32 = grads(c, DType::F32, Precision::F32), f64 = grads(c, DType::F64, Precision::F32);
+    for (int i = 0; i < 3; ++i) EXPECT_LT(max_abs_diff(f32[i], f64[i]), 2e-4) << c.name << " input " << i;
+  }
+}
+
+// The same after the bf16 forward (its lse, in natural-log units, feeds the float32 backward): the
+// gradients are the double path's to bf16 accuracy (a few 2⁻⁸ of their O(1) size).
+TEST(AttentionKernels, Bf16ForwardFeedsBackward) {
+  if (!ops::detail::use_attention_amx(dims(cases()[0])))
+    GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention kernel does not run here";
+  for (const KernelCase& c : {cases()[0], cases()[3]}) {
+    const auto b16 = grads(c, DType::F32, Precision::BF16), f64 = grads(c, DType::F64, Precision::F32);
+    for (int i = 0; i < 3; ++i) EXPECT_LT(max_abs_diff(b16[i], f64[i]), 0.05) << c.name << " input " << i;
+  }
+}
+
+void round_to_bf16(Tensor& t) {
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = round_bf16(t.data<float>()[i]);
+}
+
+// max over (batch, head, query, key) of scale·Σ_c |q_c|·|k_c|: what a float32 score's rounding scales with.
+double max_abs_score(const KernelCase& c, const Inputs& in) {
+  double mx = 0;
+  for (int64_t b = 0; b < c.B; ++b)
+    for (int64_t h = 0; h < c.Hq; ++h)
+      for (int64_t t = 0; t < c.Tq; ++t)
+        for (int64_t s = 0; s < c.Tk; ++s) {
+          const float* q = in.q.data<float>() + ((b * c.Tq + t) * c.Hq + h) * c.Dh;
+          const float* k = in.k.data<float>() + ((b * c.Tk + s) * c.Hkv + h / (c.Hq / c.Hkv)) * c.Dh;
+          double a = 0;
+          for (int64_t i = 0; i < c.Dh; ++i) a += std::fabs(q[i] * k[i]);
+          mx = std::max(mx, a / std::sqrt(double(c.Dh)));
+        }
+  return mx;
+}
+
+// With q, k, v already bf16 values, the products are exact in float32 and the kernel's roundings are:
+// P = exp(S − m) to bf16 before O = Σ P V / l (8 significant bits: relative u = 2⁻⁸ each, l sums the
+// unrounded P), so |ΔO| ≤ u·max|v|; the float32 scores, ≤ Dh·2⁻²⁴·A off (A = max scale·Σ|q||k|), and
+// the exp, within 2⁻¹⁸ (a short series: P is rounded to bf16 next), which move each P by a relative
+// e ≤ Dh·2⁻²⁴·A + 2⁻¹⁸ and O by ≤ 2e·max|v|; and the float32 sums of
+// P V and l over ≤ Tk keys, ≤ 2·Tk·2⁻²⁴·max|v|. With |v| < 1 the bound is u + 2e + 2·Tk·2⁻²⁴.
+TEST(AttentionKernels, Bf16MatchesNaiveOnRoundedInputs) {
+  if (!ops::detail::use_attention_amx(dims(cases()[0])))
+    GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention kernel does not run here";
+  for (bool grow : {false, true})
+    for (const KernelCase& c : cases()) {
+      if (!ops::detail::use_attention_amx(dims(c))) continue;  // Dh it does not take: the fp32 kernel runs
+      Inputs in = inputs(c, DType::F32, grow);
+      for (Tensor* t : {&in.q, &in.k, &in.v}) round_to_bf16(*t);
+      const double e = c.Dh * std::ldexp(max_abs_score(c, in), -24) + std::ldexp(1.0, -18);
+      const double bound = std::ldexp(1.0, -8) + 2 * e + 2 * c.Tk * std::ldexp(1.0, -24);
+      EXPECT_LT(max_abs_diff(run(c, in, Precision::BF16), naive(c, in)), bound)
+          << c.name << (grow ? " grow" : "");
+    }
+}
+
+// On inputs that are not bf16 values the bf16 kernel rounds them: its output differs from the fp32 one.
+TEST(AttentionKernels, Bf16RoundsItsInputs) {
+  const KernelCase c = cases()[0];
+  if (!ops::detail::use_attention_amx(dims(c)))
+    GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention kernel does not run here";
+  const Inputs in = inputs(c, DType::F32);
+  const double diff = max_abs_diff(run(c, in, Precision::BF16), run(c, in, Precision::F32));
+  EXPECT_GT(diff, 1e-4);
+  EXPECT_LT(diff, 5e-2);
+}
+
+}  // namespace
+}  // namespace blt::test

@@ -1,0 +1,96 @@
+// --precision through the binary: an unknown value is refused naming the
+// option; `train-entropy --precision bf16` records bf16 in run.json and in
+// its metrics lines, and a resume may switch precision (recorded per line);
+// `eval --precision bf16` reports bits per byte within 1% of fp32; and on a
+// CPU whose bf16 engine is capped away (oneDNN's ONEDNN_MAX_CPU_ISA) bf16
+// falls back to fp32 with a one-line notice.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "blas/gemm_bf16.h"
+#include "io/json_fields.h"
+#include "tools/train_runs.h"
+
+namespace blt::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kBlt = "tests/golden/official_layout";
+const char* kNotice = "--precision bf16: this CPU has no bf16 matrix engine (AMX/AVX512-BF16); using fp32";
+
+// The "precision" field of every metrics line, in order.
+std::vector<std::string> logged_precisions(const std::string& out) {
+  std::vector<std::string> p;
+  std::istringstream in(read_raw(out + "/metrics.jsonl"));
+  for (std::string l; std::getline(in, l);) p.push_back(nlohmann::json::parse(l).at("precision"));
+  return p;
+}
+
+TEST(CliPrecision, UnknownValueIsRefusedNamingTheOption) {
+  TrainFixture f;
+  write_raw(f.out("t.txt"), "In the beginning.");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"eval", "--model", kBlt, f.out("t.txt"), "--precision", "bogus"},
+        f.args(f.out("out"), {"--precision", "fp16"})}) {
+    const Result r = f.run(args);
+    EXPECT_NE(r.rc, 0) << args[0];
+    EXPECT_TRUE(contains(r.err, "--precision")) << args[0] << ": " << r.err;
+  }
+  EXPECT_FALSE(fs::exists(f.out("out")));
+}
+
+TEST(CliPrecision, TrainRecordsBf16AndAResumeMaySwitch) {
+  if (!blas::has_bf16_matmul()) GTEST_SKIP() << "this CPU has no bf16 matmul (" << blas::bf16_isa() << ")";
+  TrainFixture f;
+  const std::string out = f.out("out");
+  const Result r = f.run(f.args(out, {"--precision", "bf16"}));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(io::read_json_file(out + "/run.json").at("precision"), "bf16");
+  EXPECT_EQ(logged_precisions(out), std::vector<std::string>(12, "bf16"));
+  const Result more = f.run({"train-entropy", "--out", out, "--resume", "--steps", "14", "--precision", "fp32"});
+  ASSERT_EQ(more.rc, 0) << more.err;
+  std::vector<std::string> want(12, "bf16");
+  want.insert(want.end(), {"fp32", "fp32"});
+  EXPECT_EQ(logged_precisions(out), want);
+  // Without --precision a resume keeps the run's (run.json).
+  const Result again = f.run({"train-entropy", "--out", out, "--resume", "--steps", "15"});
+  ASSERT_EQ(again.rc, 0) << again.err;
+  EXPECT_EQ(logged_precisions(out).back(), "bf16");
+}
+
+double eval_bpb(TrainFixture& f, const std::string& precision) {
+  const Result r = f.run({"eval", "--model", kBlt, f.data, "--json", "--max-bytes", "1024", "--precision", precision});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("precision"), precision);
+  return j.at("bpb").get<double>();
+}
+
+TEST(CliPrecision, EvalInBf16IsWithinOnePercentOfFp32) {
+  if (!blas::has_bf16_matmul()) GTEST_SKIP() << "this CPU has no bf16 matmul (" << blas::bf16_isa() << ")";
+  TrainFixture f;
+  const double fp32 = eval_bpb(f, "fp32"), bf16 = eval_bpb(f, "bf16");
+  EXPECT_NE(bf16, fp32) << "the bf16 path did not run";
+  EXPECT_NEAR(bf16, fp32, 0.01 * fp32);
+}
+
+TEST(CliPrecision, Bf16WithoutAnEngineFallsBackToFp32WithANotice) {
+  TrainFixture f;
+  const Result r = run_program({"env", "ONEDNN_MAX_CPU_ISA=AVX512_CORE", BLT_BINARY, "eval", "--model", kBlt, f.data,
+                                "--json", "--max-bytes", "256", "--precision", "bf16"},
+                               f.tmp.path());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, kNotice)) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("precision"), "fp32");
+  const Result quiet = run_program({"env", "ONEDNN_MAX_CPU_ISA=AVX512_CORE", BLT_BINARY, "eval", "--model", kBlt,
+                                    f.data, "--json", "--max-bytes", "256", "--precision", "auto"},
+                                   f.tmp.path());
+  ASSERT_EQ(quiet.rc, 0) << quiet.err;
+  EXPECT_FALSE(contains(quiet.err, "bf16")) << "auto falls back silently: " << quiet.err;
+}
+
+}  // namespace
+}  // namespace blt::test

@@ -1,0 +1,40 @@
+// The --precision option and its resolution.
+#include "tools/blt/precision_option.h"
+
+#include <iostream>
+
+#include "blas/gemm_bf16.h"
+
+namespace blt::cli {
+
+CLI::Option* add_precision_option(CLI::App& cmd, std::string& value) {
+  return cmd
+      .add_option("--precision", value,
+                  "Matmul precision: fp32, bf16 (bf16 inputs, float32 accumulation; float32 weights kept) or "
+                  "auto (bf16 where the CPU has a bf16 matrix engine)")
+      ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
+      ->capture_default_str();
+}
+
+Precision resolve_precision(const std::string& value) {
+  if (value == "fp32") return Precision::F32;
+  if (value != "bf16" && value != "auto")
+    throw ConfigError("--precision: '" + value + "' is not one of fp32, bf16, auto");
+  if (blas::has_bf16_matmul()) return Precision::BF16;
+  if (value == "bf16")
+    std::cerr << "--precision bf16: this CPU has no bf16 matrix engine (AMX/AVX512-BF16); using fp32\n";
+  return Precision::F32;
+}
+
+void use_precision(nn::ParamRegistry& reg, Precision p) {
+  if (p == Precision::BF16) reg.enable_bf16_mirror();
+}
+
+void use_precision(modeldir::EntropyModel& m, Precision p) { use_precision(*m.params, p); }
+
+void use_precision(modeldir::BltModel& m, Precision p) {
+  use_precision(*m.params, p);
+  if (m.entropy) use_precision(*m.entropy, p);
+}
+
+}  // namespace blt::cli
