@@ -7,24 +7,13 @@
 #include "core/rng.h"
 #include "ops/attention.h"
 #include "ops/mask.h"
+#include "support/attention_case.h"
 #include "support/gradcheck.h"
 
 namespace blt::test {
 namespace {
 
 using ops::KeyRange;
-
-struct AttnCase {
-  std::string name;
-  int64_t B, Tq, Tk, Hq, Hkv, Dh;
-  std::vector<KeyRange> ranges;  // (B·Tq)
-};
-
-std::vector<KeyRange> repeat_rows(const std::vector<KeyRange>& r, int64_t B) {
-  std::vector<KeyRange> out;
-  for (int64_t b = 0; b < B; ++b) out.insert(out.end(), r.begin(), r.end());
-  return out;
-}
 
 // Random documents: tokens with EOS (=2) sprinkled in.
 std::vector<int32_t> random_docs(int64_t n, uint64_t seed) {

@@ -11,24 +11,13 @@
 #include "ops/attention.h"
 #include "ops/attention_kernels.h"
 #include "ops/mask.h"
+#include "support/attention_case.h"
 #include "support/gradcheck.h"
 
 namespace blt::test {
 namespace {
 
 using ops::KeyRange;
-
-struct KernelCase {
-  std::string name;
-  int64_t B, Tq, Tk, Hq, Hkv, Dh;
-  std::vector<KeyRange> ranges;  // (B·Tq)
-};
-
-std::vector<KeyRange> per_batch(const std::vector<KeyRange>& r, int64_t B) {
-  std::vector<KeyRange> out;
-  for (int64_t b = 0; b < B; ++b) out.insert(out.end(), r.begin(), r.end());
-  return out;
-}
 
 // Ranges of random length, some empty, over Tk keys.
 std::vector<KeyRange> random_ranges(int64_t n, int64_t Tk, uint64_t seed) {
@@ -43,10 +32,10 @@ std::vector<KeyRange> random_ranges(int64_t n, int64_t Tk, uint64_t seed) {
 
 // Several key chunks and row blocks, partial last blocks, grouped heads (the head-contiguous K/V copy),
 // one kv head (K/V read in place), every Dh the bf16 kernel takes and a few it does not.
-std::vector<KernelCase> cases() {
+std::vector<AttnCase> cases() {
   return {
       {"causal_dh64_gqa", 1, 300, 300, 4, 2, 64, ops::causal_ranges(300)},
-      {"window_dh64", 2, 131, 131, 2, 2, 64, per_batch(ops::causal_ranges(131, 40), 2)},
+      {"window_dh64", 2, 131, 131, 2, 2, 64, repeat_rows(ops::causal_ranges(131, 40), 2)},
       {"causal_dh32_mqa", 1, 100, 100, 3, 1, 32, ops::causal_ranges(100)},
       {"cross_dh64", 2, 45, 333, 4, 4, 64, random_ranges(2 * 45, 333, 3)},
       {"cross_dh80", 1, 70, 150, 2, 1, 80, random_ranges(70, 150, 4)},
@@ -54,7 +43,7 @@ std::vector<KernelCase> cases() {
   };
 }
 
-ops::AttnDims dims(const KernelCase& c) {
+ops::AttnDims dims(const AttnCase& c) {
   return {c.B, c.Tq, c.Tk, c.Hq, c.Hkv, c.Dh, 1 / std::sqrt(double(c.Dh))};
 }
 
@@ -64,7 +53,7 @@ struct Inputs {
 
 // q, k uniform in ±2 (scores up to a few units), v in ±1; with `grow`, keys of later positions scaled up
 // so that the scores' row maxima rise from chunk to chunk by far more than the AMX kernel's slack.
-Inputs inputs(const KernelCase& c, DType dt, bool grow = false) {
+Inputs inputs(const AttnCase& c, DType dt, bool grow = false) {
   Inputs in{random_tensor(Shape{c.B, c.Tq, c.Hq, c.Dh}, 1, 2.0, dt),
             random_tensor(Shape{c.B, c.Tk, c.Hkv, c.Dh}, 2, 2.0, dt),
             random_tensor(Shape{c.B, c.Tk, c.Hkv, c.Dh}, 3, 1.0, dt)};
@@ -74,7 +63,7 @@ Inputs inputs(const KernelCase& c, DType dt, bool grow = false) {
   return in;
 }
 
-Tensor run(const KernelCase& c, const Inputs& in, Precision p) {
+Tensor run(const AttnCase& c, const Inputs& in, Precision p) {
   Graph g;
   g.set_precision(p);
   Var o = ops::attention(g, Graph::constant(in.q), Graph::constant(in.k), Graph::constant(in.v), c.ranges,
@@ -84,7 +73,7 @@ Tensor run(const KernelCase& c, const Inputs& in, Precision p) {
   return out;
 }
 
-Tensor naive(const KernelCase& c, const Inputs& in) {
+Tensor naive(const AttnCase& c, const Inputs& in) {
   Tensor ref = Tensor::zeros(in.q.shape());
   ops::attention_forward_naive<float>(dims(c), in.q.data<float>(), in.k.data<float>(), in.v.data<float>(),
                                       c.ranges.data(), ref.data<float>());
@@ -94,14 +83,14 @@ Tensor naive(const KernelCase& c, const Inputs& in) {
 TEST(AttentionKernels, F32MatchesNaive) {
   if (!ops::detail::use_attention_f32(dims(cases()[0])))
     GTEST_SKIP() << "no AVX-512F: the fp32 attention kernel does not run here";
-  for (const KernelCase& c : cases()) {
+  for (const AttnCase& c : cases()) {
     const Inputs in = inputs(c, DType::F32);
     EXPECT_LT(max_abs_diff(run(c, in, Precision::F32), naive(c, in)), 2e-6) << c.name;  // as the tiled kernel
   }
 }
 
 // dq, dk, dv of Σ attention(q, k, v)·R at dtype dt and precision p (R seeded).
-std::vector<Tensor> grads(const KernelCase& c, DType dt, Precision p) {
+std::vector<Tensor> grads(const AttnCase& c, DType dt, Precision p) {
   const Inputs in = inputs(c, dt);
   Tensor dq = Tensor::zeros(in.q.shape(), dt), dk = Tensor::zeros(in.k.shape(), dt),
          dv = Tensor::zeros(in.v.shape(), dt);
@@ -121,7 +110,7 @@ std::vector<Tensor> grads(const KernelCase& c, DType dt, Precision p) {
 TEST(AttentionKernels, F32ForwardFeedsBackward) {
   if (!ops::detail::use_attention_f32(dims(cases()[0])))
     GTEST_SKIP() << "no AVX-512F: the fp32 attention kernel does not run here";
-  for (const KernelCase& c : {cases()[0], cases()[3]}) {
+  for (const AttnCase& c : {cases()[0], cases()[3]}) {
     const auto f32 = grads(c, DType::F32, Precision::F32), f64 = grads(c, DType::F64, Precision::F32);
     for (int i = 0; i < 3; ++i) EXPECT_LT(max_abs_diff(f32[i], f64[i]), 2e-4) << c.name << " input " << i;
   }
@@ -132,7 +121,7 @@ TEST(AttentionKernels, F32ForwardFeedsBackward) {
 TEST(AttentionKernels, Bf16ForwardFeedsBackward) {
   if (!ops::detail::use_attention_amx(dims(cases()[0])))
     GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention kernel does not run here";
-  for (const KernelCase& c : {cases()[0], cases()[3]}) {
+  for (const AttnCase& c : {cases()[0], cases()[3]}) {
     const auto b16 = grads(c, DType::F32, Precision::BF16), f64 = grads(c, DType::F64, Precision::F32);
     for (int i = 0; i < 3; ++i) EXPECT_LT(max_abs_diff(b16[i], f64[i]), 0.05) << c.name << " input " << i;
   }
@@ -143,7 +132,7 @@ void round_to_bf16(Tensor& t) {
 }
 
 // max over (batch, head, query, key) of scale·Σ_c |q_c|·|k_c|: what a float32 score's rounding scales with.
-double max_abs_score(const KernelCase& c, const Inputs& in) {
+double max_abs_score(const AttnCase& c, const Inputs& in) {
   double mx = 0;
   for (int64_t b = 0; b < c.B; ++b)
     for (int64_t h = 0; h < c.Hq; ++h)
@@ -168,7 +157,7 @@ TEST(AttentionKernels, Bf16MatchesNaiveOnRoundedInputs) {
   if (!ops::detail::use_attention_amx(dims(cases()[0])))
     GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention kernel does not run here";
   for (bool grow : {false, true})
-    for (const KernelCase& c : cases()) {
+    for (const AttnCase& c : cases()) {
       if (!ops::detail::use_attention_amx(dims(c))) continue;  // Dh it does not take: the fp32 kernel runs
       Inputs in = inputs(c, DType::F32, grow);
       for (Tensor* t : {&in.q, &in.k, &in.v}) round_to_bf16(*t);
@@ -181,7 +170,7 @@ TEST(AttentionKernels, Bf16MatchesNaiveOnRoundedInputs) {
 
 // On inputs that are not bf16 values the bf16 kernel rounds them: its output differs from the fp32 one.
 TEST(AttentionKernels, Bf16RoundsItsInputs) {
-  const KernelCase c = cases()[0];
+  const AttnCase c = cases()[0];
   if (!ops::detail::use_attention_amx(dims(c)))
     GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention kernel does not run here";
   const Inputs in = inputs(c, DType::F32);
