@@ -3,7 +3,12 @@
 // through one VCVTNEPS2BF16. That instruction rounds to nearest even like the scalar, but
 // flushes denormal inputs to ±0: a block holding a denormal is redone by the scalar loop,
 // so both paths give identical bits for every input (tests/blas/test_gemm_bf16.cpp checks).
+// Long arrays (the weight mirror, activations feeding a bf16 matmul) are split across the
+// OpenMP threads in blocks of 16; every element converts on its own, so the bits do not change.
 #include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
 
 #include <cstring>
 
@@ -54,20 +59,31 @@ __attribute__((target("avx512f"))) void to_float_avx512(const bf16* x, float* y,
   to_float_scalar(x + i, y + i, n - i);
 }
 
+// Below this many elements a conversion runs on the calling thread (a team costs microseconds).
+constexpr int64_t kParallelElems = 1 << 16;
+
+// f (x + b, y + b, e - b) over [0, n), split into one block per thread (block starts multiples of 16)
+// when n is long and the caller is not already inside a parallel region.
+template <class From, class To, class F>
+void split(const From* x, To* y, int64_t n, F f) {
+  const int threads = omp_get_max_threads();
+  if (n < kParallelElems || threads < 2 || omp_in_parallel()) return f(x, y, n);
+  const int64_t per = (n / threads + 15) / 16 * 16;
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t b = std::min(n, omp_get_thread_num() * per), e = std::min(n, b + per);
+    if (e > b) f(x + b, y + b, e - b);
+  }
+}
+
 }  // namespace
 
 void to_bf16(const float* x, bf16* y, int64_t n) {
-  if (cpu_has_avx512_bf16())
-    to_bf16_avx512(x, y, n);
-  else
-    to_bf16_scalar(x, y, n);
+  split(x, y, n, cpu_has_avx512_bf16() ? to_bf16_avx512 : to_bf16_scalar);
 }
 
 void to_float(const bf16* x, float* y, int64_t n) {
-  if (cpu_has_avx512_bf16())
-    to_float_avx512(x, y, n);
-  else
-    to_float_scalar(x, y, n);
+  split(x, y, n, cpu_has_avx512_bf16() ? to_float_avx512 : to_float_scalar);
 }
 
 }  // namespace blt::blas

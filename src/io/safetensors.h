@@ -60,6 +60,9 @@ class SafetensorsFile {
   Shape shape(const std::string& name) const;
   // The stored bytes of a tensor, unconverted (little-endian).
   std::span<const std::byte> bytes(const std::string& name) const;
+  // The mapping every bytes() span points into: holding it keeps them valid after this object is gone
+  // (weights used as stored, nn::map_params). Read-only memory: never written.
+  std::shared_ptr<const void> mapping() const { return file_; }
 
   // Float tensors (F32, F64, BF16, F16) converted to `to` (F32, F64 or BF16); FormatError for other dtypes.
   Tensor read(const std::string& name, DType to = DType::F32) const;

@@ -7,8 +7,10 @@
 #include "io/json_fields.h"
 #include "io/safetensors.h"
 #include "modeldir/hf_config.h"
+#include "modeldir/hf_convert.h"
 #include "modeldir/hf_weights.h"
 #include "modeldir/memory_plan.h"
+#include "modeldir/weights.h"
 #include "nn/param_io.h"
 
 namespace blt::modeldir {
@@ -18,12 +20,18 @@ namespace fs = std::filesystem;
 BltModel BltModel::create(const model::BltArgs& args, const patching::PatcherArgs& patcher, DType dtype, bool trainable) {
   // Before anything is allocated (the RoPE tables at construction, the parameters).
   check_memory(plan_memory(args, dtype, {.training = trainable}), "the BLT configuration");
+  BltModel m = declare(args, patcher, dtype, trainable);
+  m.params->allocate();
+  return m;
+}
+
+BltModel BltModel::declare(const model::BltArgs& args, const patching::PatcherArgs& patcher, DType dtype,
+                           bool trainable) {
   BltModel m;
   m.args = args;
   m.patcher = patcher;
   m.params = std::make_unique<nn::ParamRegistry>(dtype, trainable);
   m.model = std::make_unique<model::ByteLatentTransformer>(m.args, *m.params);
-  m.params->allocate();
   return m;
 }
 
@@ -43,34 +51,57 @@ BltConfig read_blt_config(const std::string& dir) {
   return {args, resolve_patcher_args(dir, args), false, std::nullopt};
 }
 
-BltModel BltModel::load(const std::string& dir, DType dtype, bool trainable) {
+namespace {
+
+// load() and load_as_stored(): as_stored uses the weights as stored when model.safetensors's matrices are BF16.
+BltModel load_dir(const std::string& dir, DType dtype, bool trainable, bool as_stored) {
   const fs::path d(dir);
   const BltConfig c = read_blt_config(dir);
-  check_memory(plan_memory(c.args, dtype, {.training = trainable}), (d / "config.json").string());
-  BltModel m = create(c.args, c.patcher, dtype, trainable);
   const fs::path weights = d / "model.safetensors";
   if (!fs::exists(weights)) throw IoError(weights.string() + ": not found");
+  const auto file = io::SafetensorsFile::open(weights.string());
+  // The transformers layout holds the patcher too: each registry is decided on its own tensors.
+  const bool mapped = as_stored && (c.hf_layout ? hf_matrices_bf16(file, false) : matrices_bf16(file));
+  check_memory(plan_memory(c.args, dtype, {.training = trainable, .as_stored = mapped}),
+               (d / "config.json").string());
+  BltModel m = mapped ? BltModel::declare(c.args, c.patcher, dtype, trainable)
+                      : BltModel::create(c.args, c.patcher, dtype, trainable);
+  const bool entropy = m.patcher.patching_mode == patching::PatchingMode::Entropy;
   if (c.hf_layout) {
-    if (m.patcher.patching_mode == patching::PatchingMode::Entropy) {
+    if (entropy) {
       if (!c.hf_patcher)
         throw ConfigError((d / "config.json").string() +
                           ": field 'patch_in_forward' must be true with entropy patching (the patcher is the "
                           "entropy model)");
-      m.entropy = EntropyModel::create(*c.hf_patcher, m.patcher, dtype);
+      m.entropy = load_hf_patcher(file, *c.hf_patcher, m.patcher, dtype, false, as_stored);
     }
-    load_hf_weights(io::SafetensorsFile::open(weights.string()), m.params.get(),
-                    m.entropy ? m.entropy->params.get() : nullptr);
+    nn::ParamRegistry* blt = m.params.get();
+    if (mapped)
+      map_hf_weights(file, blt, nullptr);
+    else
+      load_hf_weights(file, blt, nullptr);
     return m;
   }
-  nn::load_params(*m.params, io::SafetensorsFile::open(weights.string()));
-  if (m.patcher.patching_mode == patching::PatchingMode::Entropy) {
+  if (mapped)
+    nn::map_params(*m.params, file);
+  else
+    nn::load_params(*m.params, file);
+  if (entropy) {
     const fs::path ent = d / "entropy_model";
     if (!fs::is_directory(ent))
       throw IoError(ent.string() + ": not found; entropy patching needs the entropy model next to the BLT");
-    m.entropy = modeldir::EntropyModel::load(ent.string(), dtype);
+    m.entropy = as_stored ? EntropyModel::load_as_stored(ent.string()) : EntropyModel::load(ent.string(), dtype);
   }
   return m;
 }
+
+}  // namespace
+
+BltModel BltModel::load(const std::string& dir, DType dtype, bool trainable) {
+  return load_dir(dir, dtype, trainable, false);
+}
+
+BltModel BltModel::load_as_stored(const std::string& dir) { return load_dir(dir, DType::F32, false, true); }
 
 void BltModel::save(const std::string& dir) const {
   fs::create_directories(dir);

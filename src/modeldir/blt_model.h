@@ -33,9 +33,18 @@ struct BltModel {
   // Declares and allocates the parameters (zeros).
   static BltModel create(const model::BltArgs& args, const patching::PatcherArgs& patcher, DType dtype = DType::F32,
                          bool trainable = false);
+  // Declares the parameters without allocating them: names and shapes only (blt inspect), or to map.
+  static BltModel declare(const model::BltArgs& args, const patching::PatcherArgs& patcher,
+                          DType dtype = DType::F32, bool trainable = false);
   // Reads config.json, the patcher settings, the weights and the entropy model (if the mode needs it), in
   // either layout.
   static BltModel load(const std::string& dir, DType dtype = DType::F32, bool trainable = false);
+  // As load(), for inference at bf16 (--precision bf16): when every matrix of model.safetensors is BF16
+  // (matrices_bf16) the weights are used as stored (nn::map_params, map_hf_weights: bf16 views into the
+  // mapped file, hash tables included, no float32 copy; 1-D weights float32); otherwise they load as load()
+  // does, in float32 (the caller adds the bf16 mirror). The entropy model is decided alike on its own
+  // file (EntropyModel::load_as_stored). params->as_stored() says which.
+  static BltModel load_as_stored(const std::string& dir);
   // Writes config.json, model.safetensors, train_args.json and entropy_model/ (if present), each atomically.
   void save(const std::string& dir) const;
 };

@@ -33,12 +33,18 @@ nlohmann::json entropy_config_json(const lm::LMTransformerArgs& args, const patc
 EntropyModel EntropyModel::create(const lm::LMTransformerArgs& args, const patching::PatcherArgs& patcher, DType dtype,
                                   bool trainable) {
   check_memory(plan_memory(args, dtype, {.training = trainable}), "the entropy model configuration");
+  EntropyModel m = declare(args, patcher, dtype, trainable);
+  m.params->allocate();
+  return m;
+}
+
+EntropyModel EntropyModel::declare(const lm::LMTransformerArgs& args, const patching::PatcherArgs& patcher,
+                                   DType dtype, bool trainable) {
   EntropyModel m;
   m.args = args;
   m.patcher = patcher;
   m.params = std::make_unique<nn::ParamRegistry>(dtype, trainable);
   m.model = std::make_unique<lm::LMTransformer>(args, *m.params);
-  m.params->allocate();
   return m;
 }
 
@@ -59,23 +65,37 @@ void apply_official_attention(lm::LMTransformerArgs& a, const std::string& param
   a.sliding_window = kOfficialWindow;
 }
 
-}  // namespace
-
-EntropyModel EntropyModel::load(const std::string& dir, DType dtype, bool trainable) {
+// load() and load_as_stored(): as_stored uses BF16 matrices as stored.
+EntropyModel load_dir(const std::string& dir, DType dtype, bool trainable, bool as_stored) {
   const fs::path d(dir);
   if (!fs::is_directory(d)) throw IoError(dir + ": not a model directory");
   const fs::path params_json = d / "params.json";
   if (!fs::exists(params_json) && fs::exists(d / "config.json") && detect_layout(dir) == Layout::Hf)
-    return load_hf_patcher(dir, dtype, trainable);  // the patcher of a transformers-layout BLT
+    return load_hf_patcher(dir, dtype, trainable, as_stored);  // the patcher of a transformers-layout BLT
   if (!fs::exists(params_json)) throw IoError(params_json.string() + ": not found (an entropy model directory holds params.json)");
   EntropyModelConfig c = read_entropy_config(params_json.string());
   const WeightFile weights = find_weights(dir);
   if (weights.pth) apply_official_attention(c.args, params_json.string());
-  check_memory(plan_memory(c.args, dtype, {.training = trainable}), params_json.string());
-  EntropyModel m = create(c.args, c.patcher, dtype, trainable);
+  const bool mapped = as_stored && matrices_bf16(weights);
+  check_memory(plan_memory(c.args, dtype, {.training = trainable, .as_stored = mapped}),
+               params_json.string());
+  if (mapped) {
+    EntropyModel m = EntropyModel::declare(c.args, c.patcher, dtype, trainable);
+    nn::map_params(*m.params, io::SafetensorsFile::open(weights.path));
+    return m;
+  }
+  EntropyModel m = EntropyModel::create(c.args, c.patcher, dtype, trainable);
   load_weights(*m.params, weights, dtype);
   return m;
 }
+
+}  // namespace
+
+EntropyModel EntropyModel::load(const std::string& dir, DType dtype, bool trainable) {
+  return load_dir(dir, dtype, trainable, false);
+}
+
+EntropyModel EntropyModel::load_as_stored(const std::string& dir) { return load_dir(dir, DType::F32, false, true); }
 
 void EntropyModel::save(const std::string& dir) const {
   fs::create_directories(dir);

@@ -22,11 +22,19 @@ struct EntropyModel {
   // Declares and allocates the parameters (zeros; call initialize or load weights).
   static EntropyModel create(const lm::LMTransformerArgs& args, const patching::PatcherArgs& patcher,
                              DType dtype = DType::F32, bool trainable = false);
+  // Declares the parameters without allocating them: names and shapes only (blt inspect), or to map.
+  static EntropyModel declare(const lm::LMTransformerArgs& args, const patching::PatcherArgs& patcher,
+                              DType dtype = DType::F32, bool trainable = false);
   // Reads params.json and the weights; every tensor name and shape is checked against the configuration.
   // With consolidated.pth (the official release), attention is local block-causal with window 512 whatever
   // params.json says, as the official loader builds it (one warning when params.json disagrees).
   // A transformers-layout BLT directory (config.json, no params.json) gives its patcher.
   static EntropyModel load(const std::string& dir, DType dtype = DType::F32, bool trainable = false);
+  // As load(), for inference at bf16 (--precision bf16): weights in a safetensors file whose matrices are
+  // all BF16 (matrices_bf16) are used as stored (nn::map_params: bf16 views into the mapped file, no float32
+  // copy; the transformers layout's patcher too); any other weights (consolidated.pth included) load as
+  // load() does, in float32 (the caller adds the bf16 mirror). params->as_stored() says which.
+  static EntropyModel load_as_stored(const std::string& dir);
   // Writes params.json and model.safetensors into dir (created if needed), each atomically.
   void save(const std::string& dir) const;
 };

@@ -15,6 +15,7 @@
 #include "modeldir/blt_model.h"
 #include "modeldir/hf_config.h"
 #include "modeldir/hf_weights.h"
+#include "modeldir/memory_plan.h"
 #include "modeldir/weights.h"
 #include "nn/param_io.h"
 
@@ -231,15 +232,26 @@ void convert_model_dir(const std::string& src, const std::string& dst, Layout to
   }
 }
 
-EntropyModel load_hf_patcher(const std::string& dir, DType dtype, bool trainable) {
+EntropyModel load_hf_patcher(const std::string& dir, DType dtype, bool trainable, bool as_stored) {
   const fs::path config = fs::path(dir) / "config.json";
   const HfConfig c = parse_hf_config(io::read_json_file(config.string()), config.string());
   if (!c.entropy)
     throw ConfigError(config.string() +
                       ": field 'patch_in_forward' is false: the directory holds no patcher");
-  EntropyModel m = EntropyModel::create(*c.entropy, c.patcher, dtype, trainable);
-  load_hf_weights(io::SafetensorsFile::open((fs::path(dir) / "model.safetensors").string()), nullptr,
-                  m.params.get());
+  return load_hf_patcher(io::SafetensorsFile::open((fs::path(dir) / "model.safetensors").string()), *c.entropy,
+                         c.patcher, dtype, trainable, as_stored);
+}
+
+EntropyModel load_hf_patcher(const io::SafetensorsFile& file, const lm::LMTransformerArgs& args,
+                             const patching::PatcherArgs& patcher, DType dtype, bool trainable, bool as_stored) {
+  if (as_stored && hf_matrices_bf16(file, true)) {
+    check_memory(plan_memory(args, dtype, {.as_stored = true}), file.path());
+    EntropyModel m = EntropyModel::declare(args, patcher, dtype, trainable);
+    map_hf_weights(file, nullptr, m.params.get());
+    return m;
+  }
+  EntropyModel m = EntropyModel::create(args, patcher, dtype, trainable);
+  load_hf_weights(file, nullptr, m.params.get());
   return m;
 }
 

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "io/safetensors.h"
 #include "modeldir/entropy_model.h"
 
 namespace blt::modeldir {
@@ -26,6 +27,11 @@ void convert_model_dir(const std::string& src, const std::string& dst, Layout to
 
 // The patcher of an HF directory (config.json's patcher_config, the model.patcher.* tensors) as an
 // entropy model with the config's patcher settings. ConfigError when the config has no patcher.
-EntropyModel load_hf_patcher(const std::string& dir, DType dtype = DType::F32, bool trainable = false);
+// as_stored: when the file's matrices are all BF16, they are used as stored (map_hf_weights; inference).
+EntropyModel load_hf_patcher(const std::string& dir, DType dtype = DType::F32, bool trainable = false,
+                             bool as_stored = false);
+// The same from the opened model.safetensors, with the patcher's configuration and settings.
+EntropyModel load_hf_patcher(const io::SafetensorsFile& file, const lm::LMTransformerArgs& args,
+                             const patching::PatcherArgs& patcher, DType dtype, bool trainable, bool as_stored);
 
 }  // namespace blt::modeldir

@@ -4,6 +4,9 @@
 #include <map>
 #include <utility>
 
+#include "modeldir/weights.h"
+#include "nn/param_io.h"
+
 namespace blt::modeldir {
 
 namespace {
@@ -148,20 +151,44 @@ std::span<const std::byte> hf_bytes(const io::SafetensorsFile& file, const HfBin
   return all.subspan(static_cast<size_t>(b.table) * n, n);
 }
 
+namespace {
+// Reads one bound tensor into its parameter's value, converted to the value's dtype.
+void read_bound(const io::SafetensorsFile& file, const HfBinding& b) {
+  const TensorView dst = b.reg->value(b.id);
+  if (b.table < 0) return file.read_into(b.hf_name, dst);
+  const std::string& dtype = file.info(b.hf_name).dtype;
+  if (!is_float_dtype(dtype))
+    throw FormatError(file.path() + ": tensor '" + b.hf_name + "': dtype " + dtype +
+                      " is not a float type (F32, F64, BF16, F16)");
+  io::convert_float_bytes(dtype, hf_bytes(file, b), dst);
+}
+}  // namespace
+
 void load_hf_weights(const io::SafetensorsFile& file, const nn::ParamRegistry* blt,
                      const nn::ParamRegistry* patcher) {
-  for (const HfBinding& b : bind_hf_weights(file, blt, patcher)) {
-    const TensorView dst = b.reg->value(b.id);
-    if (b.table < 0) {
-      file.read_into(b.hf_name, dst);
-      continue;
-    }
-    const std::string& dtype = file.info(b.hf_name).dtype;
-    if (!is_float_dtype(dtype))
-      throw FormatError(file.path() + ": tensor '" + b.hf_name + "': dtype " + dtype +
-                        " is not a float type (F32, F64, BF16, F16)");
-    io::convert_float_bytes(dtype, hf_bytes(file, b), dst);
+  for (const HfBinding& b : bind_hf_weights(file, blt, patcher)) read_bound(file, b);
+}
+
+bool hf_matrices_bf16(const io::SafetensorsFile& file, bool patcher) {
+  for (const std::string& name : file.names())
+    if ((name.rfind(kHfPatcherPrefix, 0) == 0) == patcher && !usable_as_stored(file.info(name))) return false;
+  return true;
+}
+
+void map_hf_weights(const io::SafetensorsFile& file, nn::ParamRegistry* blt, nn::ParamRegistry* patcher) {
+  const std::vector<HfBinding> bound = bind_hf_weights(file, blt, patcher);
+  std::vector<TensorView> views;  // per binding
+  for (const HfBinding& b : bound)
+    views.push_back(nn::stored_view(b.reg->params()[b.id], file.info(b.hf_name).dtype, hf_bytes(file, b)));
+  for (nn::ParamRegistry* reg : {blt, patcher}) {
+    if (!reg) continue;
+    std::vector<TensorView> own(reg->params().size());
+    for (size_t i = 0; i < bound.size(); ++i)
+      if (bound[i].reg == reg) own[static_cast<size_t>(bound[i].id)] = views[i];
+    reg->allocate_as_stored(own, file.mapping());
   }
+  for (size_t i = 0; i < bound.size(); ++i)
+    if (!views[i].defined()) read_bound(file, bound[i]);
 }
 
 }  // namespace blt::modeldir

@@ -51,4 +51,11 @@ std::span<const std::byte> hf_bytes(const io::SafetensorsFile& file, const HfBin
 void load_hf_weights(const io::SafetensorsFile& file, const nn::ParamRegistry* blt,
                      const nn::ParamRegistry* patcher);
 
+// Weights used as stored (nn::map_params in this layout; inference registries, either may be null):
+// bind_hf_weights, then each registry allocate_as_stored with the nn::stored_view of its tensors (a hash
+// table: its row slice of the fused tensor, a view too), then the rest read in. No viewed page is read.
+void map_hf_weights(const io::SafetensorsFile& file, nn::ParamRegistry* blt, nn::ParamRegistry* patcher);
+// modeldir::matrices_bf16 over one part of the file: the patcher's tensors (kHfPatcherPrefix), or the BLT's.
+bool hf_matrices_bf16(const io::SafetensorsFile& file, bool patcher);
+
 }  // namespace blt::modeldir

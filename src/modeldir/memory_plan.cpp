@@ -27,9 +27,10 @@ double d(int64_t v) {
   return static_cast<double>(v);
 }
 
-// Parameters (+ gradients in the same dtype and AdamW's two float32 moments when training), in bytes.
+// Parameters (+ gradients in the same dtype and AdamW's two float32 moments when training), in bytes;
+// weights used as stored are bf16.
 double param_bytes(double n_params, DType dtype, const Workload& work) {
-  const double per = d(static_cast<int64_t>(dtype_size(dtype)));
+  const double per = work.as_stored ? 2 : d(static_cast<int64_t>(dtype_size(dtype)));
   return n_params * (work.training ? 2 * per + 8 : per);
 }
 
@@ -82,9 +83,10 @@ MemoryPlan plan_memory(const model::BltArgs& a, DType dtype, const Workload& wor
   add_stack(plan, a.decoder_args(),
             {"dim_local_decoder", "n_layers_local_decoder", "max_encoder_seq_length", "local decoder"},
             d(a.vocab_size) * d(a.dim_local_decoder), dtype, work, bytes);
-  plan.add("encoder_hash_byte_group_vocab " + std::to_string(a.encoder_hash_byte_group_vocab),
-           params_what("the hash n-gram embeddings'", work),
-           param_bytes(d(a.n_hash_tables()) * d(a.encoder_hash_byte_group_vocab) * d_enc, dtype, work));
+  if (!work.as_stored)  // as stored, the tables stay in the mapped file (see the header)
+    plan.add("encoder_hash_byte_group_vocab " + std::to_string(a.encoder_hash_byte_group_vocab),
+             params_what("the hash n-gram embeddings'", work),
+             param_bytes(d(a.n_hash_tables()) * d(a.encoder_hash_byte_group_vocab) * d_enc, dtype, work));
   if (work.seq_len > 0)  // logits over the vocabulary (and their softmax gradient when training)
     plan.add("batch " + std::to_string(work.batch) + ", seq_len " + std::to_string(work.seq_len),
              "the logits",

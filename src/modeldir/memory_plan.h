@@ -6,6 +6,10 @@
 // step arena holds (every layer's outputs until the step ends). Products are taken
 // in double from bounded fields, so nothing wraps. The machine's memory is its
 // physical RAM (sysconf), so a refusal means the command cannot run here at all.
+// Weights used as stored (Workload::as_stored: bf16 views into the mapped file) count
+// 2 bytes per parameter, as resident: every forward reads every matrix, so its pages
+// come in; the hash n-gram tables are file-backed and not counted: only the rows a
+// command looks up are ever read (the kernel drops clean file pages under pressure).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +27,7 @@ struct Workload {
   bool training = false;  // + gradients, AdamW moments and activations kept for backward
   int64_t batch = 1;      // B sequences per (micro-)batch, e.g. 8
   int64_t seq_len = 0;    // T bytes (tokens) per sequence, e.g. 4096; 0: the model only
+  bool as_stored = false;  // inference weights used as stored (bf16, mapped): see above
 };
 
 // One term of the estimate, named by the configuration field it grows with.

@@ -32,4 +32,19 @@ void check_weights(const nn::ParamRegistry& reg, const WeightFile& w) {
     nn::check_params(reg, io::SafetensorsFile::open(w.path));
 }
 
+bool usable_as_stored(const io::SafetensorsInfo& e) {
+  const bool is_float = e.dtype == "F32" || e.dtype == "F64" || e.dtype == "F16" || e.dtype == "BF16";
+  return !is_float || e.shape.size() < 2 || e.dtype == "BF16";
+}
+
+bool matrices_bf16(const io::SafetensorsFile& file) {
+  for (const std::string& name : file.names())
+    if (!usable_as_stored(file.info(name))) return false;
+  return true;
+}
+
+bool matrices_bf16(const WeightFile& w) {
+  return !w.pth && matrices_bf16(io::SafetensorsFile::open(w.path));
+}
+
 }  // namespace blt::modeldir

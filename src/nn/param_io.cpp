@@ -1,6 +1,7 @@
 // Registry <-> safetensors / state dict, with a complete mismatch report.
 #include "nn/param_io.h"
 
+#include <cstdint>
 #include <set>
 
 namespace blt::nn {
@@ -40,6 +41,11 @@ void check_keys(const ParamRegistry& reg, const std::set<std::string>& available
                       " wrongly shaped)" + missing + wrong + unexpected);
 }
 
+// Weights used as stored may view read-only mapped memory: loaders fill allocate()d registries only.
+void check_writable(const ParamRegistry& reg, const std::string& where) {
+  if (reg.as_stored()) throw InternalError(where + ": weights used as stored are read-only (map_params loads them)");
+}
+
 std::string dims_str(const std::vector<int64_t>& d) {
   std::string s = "(";
   for (size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::to_string(d[i]);
@@ -60,12 +66,34 @@ void check_params(const ParamRegistry& reg, const io::SafetensorsFile& file, con
 }
 
 void load_params(const ParamRegistry& reg, const io::SafetensorsFile& file, const std::string& prefix) {
+  check_writable(reg, file.path());
   check_params(reg, file, prefix);
   for (size_t i = 0; i < reg.params().size(); ++i)
     file.read_into(prefix + reg.params()[i].name, reg.value(static_cast<ParamId>(i)));
 }
 
+TensorView stored_view(const ParamInfo& p, const std::string& dtype, std::span<const std::byte> bytes) {
+  if (ParamRegistry::as_stored_dtype(p.shape) != DType::BF16 || dtype != "BF16") return {};
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(bf16) != 0) return {};  // copied instead
+  BLT_ASSERT(bytes.size() == static_cast<size_t>(p.shape.numel()) * sizeof(bf16), p.name + ": stored size");
+  // The mapping is read-only and the registry never writes a viewed value.
+  return TensorView(const_cast<std::byte*>(bytes.data()), p.shape, DType::BF16);
+}
+
+void map_params(ParamRegistry& reg, const io::SafetensorsFile& file, const std::string& prefix) {
+  check_params(reg, file, prefix);
+  std::vector<TensorView> views;
+  for (const ParamInfo& p : reg.params()) {
+    const std::string key = prefix + p.name;
+    views.push_back(stored_view(p, file.info(key).dtype, file.bytes(key)));
+  }
+  reg.allocate_as_stored(views, file.mapping());
+  for (size_t i = 0; i < views.size(); ++i)
+    if (!views[i].defined()) file.read_into(prefix + reg.params()[i].name, reg.value(static_cast<ParamId>(i)));
+}
+
 void load_params(const ParamRegistry& reg, const std::map<std::string, Tensor>& tensors, const std::string& where) {
+  check_writable(reg, where);
   std::set<std::string> available;
   for (const auto& [k, v] : tensors) available.insert(k);
   check_keys(reg, available, "", [&](const std::string& k) { return tensors.at(k).shape().str(); }, where);

@@ -37,7 +37,43 @@ void ParamRegistry::allocate() {
   if (trainable_) grads_ = Tensor::zeros(Shape{numel_}, dtype_);
 }
 
+void ParamRegistry::allocate_as_stored(const std::vector<TensorView>& external, std::shared_ptr<const void> owner) {
+  if (trainable_ || dtype_ != DType::F32)
+    throw ConfigError("[params] weights used as stored need an inference (non-trainable) float32 registry");
+  if (values_.defined() || as_stored_) throw InternalError("[params] allocated twice");
+  BLT_ASSERT(external.size() == params_.size(), "allocate_as_stored: one view (or none) per parameter");
+  // Element offsets into the float32 or bf16 arena (each tensor on a 64-byte boundary), -1 when viewed elsewhere.
+  std::vector<int64_t> offset(params_.size(), -1);
+  int64_t n_f32 = 0, n_bf16 = 0;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const ParamInfo& p = params_[i];
+    const DType t = as_stored_dtype(p.shape);
+    if (external[i].defined()) {
+      BLT_ASSERT(t == DType::BF16 && external[i].dtype() == t && external[i].shape() == p.shape,
+                 "allocate_as_stored: '" + p.name + "' viewed as " + external[i].shape().str());
+      continue;
+    }
+    int64_t& n = t == DType::BF16 ? n_bf16 : n_f32;
+    const int64_t align = static_cast<int64_t>(kAlign / dtype_size(t));
+    offset[i] = (n + align - 1) / align * align;
+    n = offset[i] + p.shape.numel();
+  }
+  values_ = Tensor::zeros(Shape{n_f32}, DType::F32);
+  stored_bf16_ = Tensor::zeros(Shape{n_bf16}, DType::BF16);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const DType t = as_stored_dtype(params_[i].shape);
+    const Tensor& arena = t == DType::BF16 ? stored_bf16_ : values_;
+    stored_views_.push_back(offset[i] < 0 ? external[i]
+                                          : TensorView(static_cast<char*>(arena.view().raw()) +
+                                                           offset[i] * static_cast<int64_t>(dtype_size(t)),
+                                                       params_[i].shape, t));
+  }
+  stored_owner_ = std::move(owner);
+  as_stored_ = true;
+}
+
 void ParamRegistry::initialize(Rng& rng) {
+  if (as_stored_) throw ConfigError("[params] weights used as stored cannot be initialised (allocate() instead)");
   for (size_t i = 0; i < params_.size(); ++i) {
     const ParamInfo& p = params_[i];
     TensorView v = value(static_cast<ParamId>(i));
@@ -61,12 +97,14 @@ std::optional<ParamId> ParamRegistry::find(const std::string& name) const {
 }
 
 TensorView ParamRegistry::value(ParamId id) const {
+  if (as_stored_) return stored_views_.at(static_cast<size_t>(id));
   const ParamInfo& p = params_.at(id);
   BLT_ASSERT(values_.defined(), "allocate() not called");
   return TensorView(static_cast<char*>(values_.view().raw()) + p.offset * dtype_size(dtype_), p.shape, dtype_);
 }
 
 void ParamRegistry::enable_bf16_mirror() {
+  if (as_stored_) throw ConfigError("[params] weights used as stored are bf16 already: no mirror");
   if (dtype_ != DType::F32)
     throw ConfigError("[params] a bf16 weight mirror needs float32 parameters, these are " +
                       std::string(dtype_name(dtype_)));

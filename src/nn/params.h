@@ -5,9 +5,13 @@
 // the optimizer, clipping, zeroing and checkpoint I/O each iterate one span.
 // Mixed precision adds an optional bf16 mirror of the value arena in the same
 // layout (the matmuls' weight copies), refreshed after every weight update and
-// never saved: the float32 values stay the master weights.
+// never saved: the float32 values stay the master weights. Inference can instead
+// use bf16 weights as stored (allocate_as_stored): matrices and embedding tables
+// are bf16 views into a mapped file (no copy), only the small 1-D parameters
+// (norm weights) are converted into a float32 arena.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -66,7 +70,7 @@ class ParamRegistry {
   TensorView grad(ParamId id) const;  // undefined when not trainable
   Var var(ParamId id) const { return Var{value(id), grad(id)}; }
 
-  // The whole arenas, in the common layout.
+  // The whole arenas, in the common layout (weights as stored: the float32 parameters only).
   TensorView values() const { return values_.view(); }
   TensorView grads() const { return grads_.view(); }
   void zero_grad() const { grads_.view().zero(); }
@@ -80,8 +84,21 @@ class ParamRegistry {
   bool has_bf16_mirror() const { return mirror_.defined(); }
   // The parameter's bf16 copy (its shape), undefined without a mirror.
   TensorView bf16_value(ParamId id) const;
-  // What a forward over these weights computes in: BF16 with a mirror, else F32 (Graph::set_precision).
-  Precision precision() const { return has_bf16_mirror() ? Precision::BF16 : Precision::F32; }
+  // What a forward over these weights computes in: BF16 with a mirror or weights as stored, else F32
+  // (Graph::set_precision).
+  Precision precision() const { return has_bf16_mirror() || as_stored_ ? Precision::BF16 : Precision::F32; }
+
+  // Weights used as stored, for inference: instead of allocate(), on a non-trainable float32 registry (else
+  // ConfigError). A parameter of rank >= 2 (matrix, embedding table) then holds bf16, one of rank 0 or 1 (norm
+  // weights) float32 (as_stored_dtype). external[id], when defined, is parameter id's bf16 value (its shape) in
+  // read-only memory that `owner` keeps alive for the registry's lifetime, e.g. a view into a mapped safetensors
+  // file: used as is, never copied nor written. Every other parameter gets room, zero-filled, in a registry-owned
+  // arena of its dtype (read it in after). values() is then the float32 arena alone; there is no mirror (the
+  // matmuls read the bf16 values directly) and initialize() is refused.
+  void allocate_as_stored(const std::vector<TensorView>& external, std::shared_ptr<const void> owner);
+  bool as_stored() const { return as_stored_; }
+  // BF16 for rank >= 2, else F32: what a parameter of this shape holds when used as stored.
+  static DType as_stored_dtype(const Shape& s) { return s.rank() >= 2 ? DType::BF16 : DType::F32; }
 
  private:
   DType dtype_;
@@ -91,6 +108,12 @@ class ParamRegistry {
   int64_t numel_ = 0;
   Tensor values_, grads_;
   Tensor mirror_;  // (numel_) bf16 in the arenas' layout, or undefined
+  // Weights as stored: every parameter's value, the bf16 arena of those not viewed elsewhere, and the owner
+  // of the memory the others view.
+  bool as_stored_ = false;
+  std::vector<TensorView> stored_views_;
+  Tensor stored_bf16_;
+  std::shared_ptr<const void> stored_owner_;
 };
 
 }  // namespace blt::nn

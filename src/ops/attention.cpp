@@ -321,17 +321,24 @@ Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<cons
     });
   TensorView lse = g.scratch(Shape{d.B, d.Hq, d.Tq}, q.dtype());
   const double flops = 4.0 * d.Dh * d.Hq * attention_pairs(ranges);
+  const bool amx = g.precision() == Precision::BF16 && detail::use_attention_amx(d);  // float only
   return record(
       g, {qs, q.dtype(), any_requires_grad(q, k, v)}, {flops, 2 * flops},
       [&]<class T>(const Var& out) {
         if constexpr (std::is_same_v<T, float>)
-          if (g.precision() == Precision::BF16 && detail::use_attention_amx(d))
+          if (amx)
             return detail::attention_forward_amx(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(),
                                                  ranges.data(), out.value.data<T>(), lse.data<T>());
         attention_forward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(),
                              out.value.data<T>(), lse.data<T>());
       },
       [=]<class T>(const Var& out, std::span<const KeyRange> ranges) {
+        if constexpr (std::is_same_v<T, float>)
+          if (amx)
+            return detail::attention_backward_amx(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(),
+                                                  ranges.data(), out.value.data<T>(), lse.data<T>(),
+                                                  out.grad().data<T>(), grad_or_null<T>(q), grad_or_null<T>(k),
+                                                  grad_or_null<T>(v));
         attention_backward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(),
                               out.value.data<T>(), lse.data<T>(), out.grad().data<T>(), grad_or_null<T>(q),
                               grad_or_null<T>(k), grad_or_null<T>(v));

@@ -46,8 +46,8 @@ void attention_forward_naive(const AttnDims& d, const T* q, const T* k, const T*
 // q (B,Tq,Hq,Dh), k, v (B,Tk,Hkv,Dh), ranges (B·Tq) -> (B,Tq,Hq,Dh). Hq must be a multiple of Hkv;
 // query head h reads kv head h / (Hq/Hkv). `ranges` is copied for backward: the caller may reuse it at once.
 // FLOPs: 4·Dh per unmasked pair and head forward, 8·Dh backward. Under Precision::BF16 on a CPU with AMX
-// the forward rounds q, k, v and the probabilities to bf16 for its two products (attention_amx.cpp);
-// the backward stays float32.
+// (head dims 32, 64, 128) the forward rounds q, k, v and the probabilities to bf16 for its two products
+// (attention_amx.cpp), and the backward q, k, v, dout, P and dS for its five (attention_amx_bwd.cpp).
 Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<const KeyRange> ranges, double scale);
 
 }  // namespace blt::ops

@@ -1,10 +1,12 @@
 // The bf16 attention forward on AMX tiles (Precision::BF16), query rows in lanes as in
 // attention_f32.cpp. A work item is 16 query rows of one head; per chunk of 32 keys (aligned to 32):
 // Sᵀ (32 keys × 16 rows) = K Qᵀ on two f32 tiles, the softmax in f32 on AVX-512 (vertical), Pᵀ
-// rounded to bf16 in the tiles' pair layout, and Oᵀ (Dh × 16) += Vᵀ Pᵀ on Dh/16 tiles that stay in
-// registers for the whole item: each row's reference max moves only when the row's scores pass it by
-// more than kSlack (P ≤ 2^kSlack meanwhile), and only then does Oᵀ leave the tiles to be rescaled.
-// k and v are converted to bf16 (Vᵀ in 32-key blocks) once per call, Qᵀ pairs per item.
+// rounded to bf16 in the tiles' pair layout, and Oᵀ (Dh × 16) += Vᵀ Pᵀ. For Dh ≤ 64 Oᵀ stays in
+// Dh/16 tiles for the whole item: each row's reference max moves only when the row's scores pass it by
+// more than kSlack (P ≤ 2^kSlack meanwhile), and only then does Oᵀ leave the tiles to be rescaled; for
+// Dh = 128 (eight tiles' worth) Oᵀ lives in memory and each chunk's product goes through one tile.
+// k and v are converted to bf16 (Vᵀ in 32-key blocks) once per call, Qᵀ pairs per item
+// (attention_amx.h).
 #include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,24 +18,17 @@
 
 #include "blas/cpu_features.h"
 #include "blas/gemm_bf16.h"
+#include "ops/attention_amx.h"
 #include "ops/attention_item.h"
 #include "ops/attention_kernels.h"
 #include "ops/parallel.h"
 
-#define BLT_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma,amx-tile,amx-bf16")))
-
 namespace blt::ops::detail {
+
+namespace amx {
 
 namespace {
 
-constexpr int64_t kKeys = 32;   // keys per chunk: the depth of one bf16 tile product
-constexpr int64_t kMaxDh = 64;  // Oᵀ takes Dh/16 of the 8 tiles; 4 at most
-constexpr float kSlack =
-    12.f;  // how far (log2 units) a row's max may pass its reference before Oᵀ is rescaled
-constexpr double kParallelWork = 1 << 18;
-
-// Every tile 16 rows × 64 bytes: tmm0..3 Oᵀ (16 head columns × 16 query rows, f32), tmm4..5 Sᵀ (16 keys
-// × 16 query rows, f32), tmm6 the A operand (16 rows × 32 bf16), tmm7 the B operand (16 pairs × 16 × 2).
 struct alignas(64) TileConfig {
   uint8_t palette, start_row;
   uint8_t reserved[14];
@@ -48,36 +43,6 @@ constexpr TileConfig tile_config() {
     c.rows[i] = 16;
   }
   return c;
-}
-
-BLT_AMX void load_tile_config() {
-  alignas(64) static constexpr TileConfig kConfig = tile_config();
-  _tile_loadconfig(&kConfig);
-}
-
-BLT_AMX void release_tiles() {
-  _tile_release();
-}
-
-// The tile loads are asm statements that do not tell the compiler they read memory: stores the
-// compiler sees (Qᵀ, Pᵀ, Oᵀ) must be complete before them.
-inline void memory_barrier() {
-  __asm__ __volatile__("" ::: "memory");
-}
-
-// Linux lets a process use the AMX tile data only after asking once (ARCH_REQ_XCOMP_PERM for XTILEDATA).
-bool amx_permitted() {
-  static const bool ok =
-      blas::cpu_has_avx512_bf16() && blas::cpu_has_amx_bf16() && syscall(SYS_arch_prctl, 0x1023, 18) == 0;
-  return ok;
-}
-
-// 16 words (a[c], b[c]) in bf16, c = 0..15: the pair layout of a tile operand.
-BLT_AMX inline __m512i bf16_pairs(__m512 a, __m512 b) {
-  alignas(64) static constexpr uint16_t kInterleave[32] = {0,  16, 1,  17, 2,  18, 3,  19, 4,  20, 5,
-                                                           21, 6,  22, 7,  23, 8,  24, 9,  25, 10, 26,
-                                                           11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
-  return _mm512_permutexvar_epi16(_mm512_load_si512(kInterleave), (__m512i)_mm512_cvtne2ps_pbh(b, a));
 }
 
 // r[i][c] -> r[c][i] for a 16×16 block of 32-bit words: pairs of rows interleaved by words, then by
@@ -107,31 +72,15 @@ BLT_AMX void transpose16(__m512i r[16]) {
   }
 }
 
-// k in bf16 in its own layout (with kKeys zero rows after the last, so that a chunk may run past Tk),
-// and Vᵀ in bf16 blocks (Tk/32 rounded up, Dh, 32) per (batch, kv head), keys past Tk zero. The buffer
-// is the calling thread's.
-struct Packed {
-  const bf16 *k, *vt;
-  int64_t vt_per_head;
-};
-
-// y (n) = bf16 of x (n), in parallel blocks.
-void convert(const float* x, bf16* y, int64_t n, bool parallel) {
-  constexpr int64_t kBlockElems = 1 << 14;
-  parallel_for((n + kBlockElems - 1) / kBlockElems, parallel, [&](int64_t i) {
-    blas::to_bf16(x + i * kBlockElems, y + i * kBlockElems, std::min(kBlockElems, n - i * kBlockElems));
-  });
-}
-
-// vt (Dh, 32): the 32-key block of V rows (ldv apart, n ≤ 32 of them, zero past) transposed in bf16;
-// row c as 16 words (v[2i][c], v[2i+1][c]), one 16×16 word transpose per 16 columns.
-BLT_AMX void pack_vt_block(const float* V, int64_t ldv, int64_t n, int64_t Dh, bf16* vt) {
+// vt (Dh, 32): the 32-key block of X rows (ld apart, n ≤ 32 of them, zero past) transposed in bf16;
+// row c as 16 words (x[2i][c], x[2i+1][c]), one 16×16 word transpose per 16 columns.
+BLT_AMX void pack_block_transposed(const float* X, int64_t ld, int64_t n, int64_t Dh, bf16* vt) {
   const __m512 zero = _mm512_setzero_ps();
   for (int64_t c0 = 0; c0 < Dh; c0 += 16) {
     __m512i w[16];
     for (int64_t i = 0; i < 16; ++i) {
-      const __m512 even = 2 * i < n ? _mm512_loadu_ps(V + 2 * i * ldv + c0) : zero;
-      const __m512 odd = 2 * i + 1 < n ? _mm512_loadu_ps(V + (2 * i + 1) * ldv + c0) : zero;
+      const __m512 even = 2 * i < n ? _mm512_loadu_ps(X + 2 * i * ld + c0) : zero;
+      const __m512 odd = 2 * i + 1 < n ? _mm512_loadu_ps(X + (2 * i + 1) * ld + c0) : zero;
       w[i] = bf16_pairs(even, odd);
     }
     transpose16(w);
@@ -139,55 +88,87 @@ BLT_AMX void pack_vt_block(const float* V, int64_t ldv, int64_t n, int64_t Dh, b
   }
 }
 
-Packed pack(const AttnDims& d, const float* k, const float* v, bool parallel) {
-  const int64_t ldk = d.Hkv * d.Dh, nk = d.B * d.Tk * ldk;
-  const int64_t n_blocks = (d.Tk + kKeys - 1) / kKeys, per_head = n_blocks * kKeys * d.Dh;
-  static thread_local std::vector<bf16> buf;
-  const size_t size = nk + kKeys * ldk + d.B * d.Hkv * per_head;
-  if (buf.size() < size) buf.resize(size);
-  bf16* const kb = buf.data();  // the team sees the caller's buffer through these pointers
-  bf16* const vt = kb + nk + kKeys * ldk;
-  convert(k, kb, nk, parallel);
-  std::fill(kb + nk, kb + nk + kKeys * ldk, bf16{});
-  parallel_for(d.B * d.Hkv * n_blocks, parallel, [&](int64_t blk) {
-    const int64_t bg = blk / n_blocks, j0 = (blk % n_blocks) * kKeys, b = bg / d.Hkv, g = bg % d.Hkv;
-    pack_vt_block(v + (b * d.Tk + j0) * ldk + g * d.Dh, ldk, std::min(kKeys, d.Tk - j0), d.Dh,
-                  vt + bg * per_head + j0 * d.Dh);
-  });
-  return {kb, vt, per_head};
+}  // namespace
+
+// Linux lets a process use the AMX tile data only after asking once (ARCH_REQ_XCOMP_PERM for XTILEDATA).
+bool amx_permitted() {
+  static const bool ok =
+      blas::cpu_has_avx512_bf16() && blas::cpu_has_amx_bf16() && syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+  return ok;
 }
 
-// qt: Qᵀ of the item in bf16 pairs, (Dh/2, 16) 32-bit words of (q[r][2i], q[r][2i+1]); rows past nq
-// zero. Each row's 16 words per 32 columns, then one 16×16 word transpose.
-BLT_AMX void load_q_pairs(const AttnDims& d, const float* q, const ItemRows& it, uint32_t* qt) {
-  const int64_t ldq = d.Hq * d.Dh;
-  const float* Q = q + (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh;
-  for (int64_t c = 0; c < d.Dh; c += 32) {
+BLT_AMX void load_tile_config() {
+  alignas(64) static constexpr TileConfig kConfig = tile_config();
+  _tile_loadconfig(&kConfig);
+}
+
+BLT_AMX void release_tiles() {
+  _tile_release();
+}
+
+int64_t rows_size(const AttnDims& d) {
+  return (d.B * d.Tk + kKeys) * d.Hkv * d.Dh;
+}
+
+void pack_rows(const AttnDims& d, const float* x, bf16* y, bool parallel) {
+  constexpr int64_t kBlockElems = 1 << 14;
+  const int64_t n = d.B * d.Tk * d.Hkv * d.Dh;
+  parallel_for((n + kBlockElems - 1) / kBlockElems, parallel, [&](int64_t i) {
+    blas::to_bf16(x + i * kBlockElems, y + i * kBlockElems, std::min(kBlockElems, n - i * kBlockElems));
+  });
+  std::fill(y + n, y + rows_size(d), bf16{});
+}
+
+int64_t blocks_per_head(const AttnDims& d) {
+  return (d.Tk + kKeys - 1) / kKeys * kKeys * d.Dh;
+}
+
+void pack_transposed(const AttnDims& d, const float* x, bf16* y, bool parallel) {
+  const int64_t ld = d.Hkv * d.Dh, n_blocks = (d.Tk + kKeys - 1) / kKeys, per_head = blocks_per_head(d);
+  parallel_for(d.B * d.Hkv * n_blocks, parallel, [&](int64_t blk) {
+    const int64_t bg = blk / n_blocks, j0 = (blk % n_blocks) * kKeys, b = bg / d.Hkv, g = bg % d.Hkv;
+    pack_block_transposed(x + (b * d.Tk + j0) * ld + g * d.Dh, ld, std::min(kKeys, d.Tk - j0), d.Dh,
+                          y + bg * per_head + j0 * d.Dh);
+  });
+}
+
+// Each row's 16 words per 32 columns (32 floats -> 32 bf16 in order, RNE), then one 16×16 word transpose.
+BLT_AMX void load_pairs_transposed(const float* X, int64_t ld, int64_t n, int64_t Dh, uint32_t* xt) {
+  for (int64_t c = 0; c < Dh; c += 32) {
     __m512i w[16];
-    for (int64_t r = 0; r < kLanes; ++r) {  // 32 floats -> 32 bf16 in order (RNE)
-      const float* x = Q + r * ldq + c;
-      w[r] = r < it.nq ? (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x))
-                       : _mm512_setzero_si512();
+    for (int64_t r = 0; r < kLanes; ++r) {
+      const float* x = X + r * ld + c;
+      w[r] = r < n ? (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x))
+                   : _mm512_setzero_si512();
     }
     transpose16(w);
-    for (int64_t i = 0; i < 16; ++i) _mm512_storeu_si512(qt + (c / 2 + i) * kLanes, w[i]);
+    for (int64_t i = 0; i < 16; ++i) _mm512_storeu_si512(xt + (c / 2 + i) * kLanes, w[i]);
   }
 }
 
-// 2^t for t ≤ kSlack, 0 where t ≤ −126 (masked scores are −inf): 2^round(t) · 2^f with |f| ≤ 1/2 by the
-// degree-5 series of e^(f·ln2), relative error < 2⁻¹⁸. Enough for probabilities rounded to bf16 next
-// (ops::exp_fast is the exact-to-a-few-ulp exp of the float kernels).
-BLT_AMX inline __m512 exp2_for_bf16(__m512 t) {
-  t = _mm512_maskz_max_ps(0xffff, t, _mm512_set1_ps(-127.f));
-  const __m512 n = _mm512_maskz_roundscale_ps(0xffff, t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 f = _mm512_sub_ps(t, n);
-  __m512 p = _mm512_set1_ps(1.3333558146428443e-3f);  // ln2^k / k!, k = 5 .. 0
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.618129107628477e-3f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550410866482158e-2f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402265069591007e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931471805599453e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.f));
-  return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(t, _mm512_set1_ps(-126.f), _CMP_GT_OQ), p, n);
+}  // namespace amx
+
+namespace {
+
+using namespace amx;
+
+constexpr float kSlack =
+    12.f;  // how far (log2 units) a row's max may pass its reference before Oᵀ is rescaled
+
+// k in bf16 rows and Vᵀ in bf16 blocks (attention_amx.h), in the calling thread's buffer.
+struct Packed {
+  const bf16 *k, *vt;
+};
+
+Packed pack(const AttnDims& d, const float* k, const float* v, bool parallel) {
+  static thread_local std::vector<bf16> buf;
+  const size_t size = rows_size(d) + d.B * d.Hkv * blocks_per_head(d);
+  if (buf.size() < size) buf.resize(size);
+  bf16* const kb = buf.data();  // the team sees the caller's buffer through these pointers
+  bf16* const vt = kb + rows_size(d);
+  pack_rows(d, k, kb, parallel);
+  pack_transposed(d, v, vt, parallel);
+  return {kb, vt};
 }
 
 // Sᵀ (32, 16) of keys j0.. in st, in log2 units: y = S·scale·log2(e), masked to −inf when `mask`. Rows
@@ -201,10 +182,7 @@ BLT_AMX bool softmax_chunk(float* st, int32_t j0, const Lanes& ln, bool mask, fl
   __m512 mx = ninf;
   for (int j = 0; j < kKeys; ++j) {
     __m512 y = _mm512_mul_ps(_mm512_loadu_ps(st + j * kLanes), c);
-    if (mask) {
-      const __m512i key = _mm512_set1_epi32(j0 + j);
-      y = _mm512_mask_mov_ps(ninf, _mm512_cmple_epi32_mask(lo, key) & _mm512_cmpgt_epi32_mask(hi, key), y);
-    }
+    if (mask) y = _mm512_mask_mov_ps(ninf, lanes_hold(lo, hi, j0 + j), y);
     mx = _mm512_maskz_max_ps(0xffff, mx, y);
     _mm512_storeu_ps(st + j * kLanes, y);
   }
@@ -227,49 +205,57 @@ BLT_AMX bool softmax_chunk(float* st, int32_t j0, const Lanes& ln, bool mask, fl
   return move != 0;
 }
 
-// Rows of Oᵀ (Dh, 16) in tiles 0..NT-1 times alpha per lane, through ot.
+// Oᵀ (tiles 0..NT-1 for NT ≤ 4, else ot itself) to and from ot; between them the rows of ot (Dh, 16).
 template <int NT>
-BLT_AMX void rescale_o(const float* alpha, float* ot) {
-  _tile_stored(0, ot, 64);
-  _tile_stored(1, ot + 256, 64);
+BLT_AMX void o_tiles_to(float* ot) {
+  if constexpr (NT <= 4) {
+    _tile_stored(0, ot, 64);
+    _tile_stored(1, ot + 256, 64);
+  }
   if constexpr (NT == 4) {
     _tile_stored(2, ot + 512, 64);
     _tile_stored(3, ot + 768, 64);
   }
-  const __m512 a = _mm512_loadu_ps(alpha);
-  for (int c = 0; c < NT * 16; ++c)
-    _mm512_storeu_ps(ot + c * kLanes, _mm512_mul_ps(a, _mm512_loadu_ps(ot + c * kLanes)));
+}
+
+template <int NT>
+BLT_AMX void o_tiles_from(const float* ot) {
   memory_barrier();
-  _tile_loadd(0, ot, 64);
-  _tile_loadd(1, ot + 256, 64);
+  if constexpr (NT <= 4) {
+    _tile_loadd(0, ot, 64);
+    _tile_loadd(1, ot + 256, 64);
+  }
   if constexpr (NT == 4) {
     _tile_loadd(2, ot + 512, 64);
     _tile_loadd(3, ot + 768, 64);
   }
 }
 
-// Sᵀ (32 keys × 16 rows) of the keys from K (bf16 rows, ldk apart) with Qᵀ pairs qt -> st.
+// Rows of Oᵀ (Dh, 16) times alpha per lane.
 template <int NT>
-BLT_AMX void qk_tiles(const uint32_t* qt, const bf16* K, int64_t ldk, float* st) {
-  const int64_t kstride = ldk * static_cast<int64_t>(sizeof(bf16));
-  _tile_zero(4);
-  _tile_zero(5);
-  for (int cs = 0; cs < NT / 2; ++cs) {  // Sᵀ += K[:, 32cs..] · Qᵀ[32cs.., :]
-    _tile_loadd(7, qt + cs * 16 * kLanes, 64);
-    _tile_loadd(6, K + cs * 32, kstride);
-    _tile_dpbf16ps(4, 6, 7);
-    _tile_loadd(6, K + 16 * ldk + cs * 32, kstride);
-    _tile_dpbf16ps(5, 6, 7);
-  }
-  _tile_stored(4, st, 64);
-  _tile_stored(5, st + 16 * kLanes, 64);
+BLT_AMX void rescale_o(const float* alpha, float* ot) {
+  o_tiles_to<NT>(ot);
+  const __m512 a = _mm512_loadu_ps(alpha);
+  for (int c = 0; c < NT * 16; ++c)
+    _mm512_storeu_ps(ot + c * kLanes, _mm512_mul_ps(a, _mm512_loadu_ps(ot + c * kLanes)));
+  o_tiles_from<NT>(ot);
 }
 
-// Oᵀ (tiles 0..NT-1) += Vᵀ · Pᵀ over one chunk: vt its (Dh, 32) block, pt the probabilities' pairs.
+// Oᵀ += Vᵀ · Pᵀ over one chunk: vt its (Dh, 32) block, pt the probabilities' pairs; Oᵀ in tiles 0..NT-1,
+// or for NT = 8 in ot, through tile 0.
 template <int NT>
-BLT_AMX void pv_tiles(const uint32_t* pt, const bf16* vt) {
+BLT_AMX void pv_tiles(const uint32_t* pt, const bf16* vt, float* ot) {
   memory_barrier();
   _tile_loadd(7, pt, 64);  // Oᵀ[16ct.., :] += Vᵀ[16ct.., chunk] · Pᵀ
+  if constexpr (NT == 8) {
+    for (int ct = 0; ct < NT; ++ct) {
+      _tile_loadd(0, ot + ct * 256, 64);
+      _tile_loadd(6, vt + ct * 16 * kKeys, 64);
+      _tile_dpbf16ps(0, 6, 7);
+      _tile_stored(0, ot + ct * 256, 64);
+    }
+    return;
+  }
   _tile_loadd(6, vt, 64);
   _tile_dpbf16ps(0, 6, 7);
   _tile_loadd(6, vt + 16 * kKeys, 64);
@@ -301,17 +287,14 @@ BLT_AMX void forward_item(const AttnDims& d, const ForwardIo<float>& io, const P
   Lanes ln;
   const KeyUnion u = lane_ranges(io.ranges + it.b * d.Tq + it.t0, it.nq, ln);
   LaneState s;
-  load_q_pairs(d, io.q, it, sc.qt);
-  memory_barrier();
-  const int64_t g = it.h / (d.Hq / d.Hkv), ldk = d.Hkv * d.Dh;
-  const bf16* K = pk.k + it.b * d.Tk * ldk + g * d.Dh;           // key j at K + j·ldk
-  const bf16* VT = pk.vt + (it.b * d.Hkv + g) * pk.vt_per_head;  // chunk j0's (Dh, 32) block at VT + j0·Dh
+  const int64_t ldq = d.Hq * d.Dh, g = it.h / (d.Hq / d.Hkv), ldk = d.Hkv * d.Dh;
+  load_pairs_transposed(io.q + (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh, ldq, it.nq, d.Dh, sc.qt);
+  const bf16* K = pk.k + it.b * d.Tk * ldk + g * d.Dh;                  // key j at K + j·ldk
+  const bf16* VT = pk.vt + (it.b * d.Hkv + g) * blocks_per_head(d);  // chunk j0's (Dh, 32) at VT + j0·Dh
   const int32_t first = u.lo < u.hi ? u.lo / kKeys * kKeys : 0;
   const int64_t n = u.lo < u.hi ? (u.hi - first + kKeys - 1) / kKeys : 0;
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
+  std::fill(sc.ot, sc.ot + NT * 16 * kLanes, 0.f);
+  o_tiles_from<NT>(sc.ot);
   if (n > 0) qk_tiles<NT>(sc.qt, K + first * ldk, ldk, sc.st[0]);
   for (int64_t i = 0; i < n; ++i) {
     const int32_t j0 = first + static_cast<int32_t>(i * kKeys);
@@ -319,16 +302,11 @@ BLT_AMX void forward_item(const AttnDims& d, const ForwardIo<float>& io, const P
     const bool mask = !u.covers(j0, j0 + static_cast<int32_t>(kKeys));
     const bool moved =
         softmax_chunk(sc.st[i & 1], j0, ln, mask, static_cast<float>(d.scale), s, sc.pt[i & 1]);
-    if (i > 0) pv_tiles<NT>(sc.pt[(i - 1) & 1], VT + (j0 - kKeys) * d.Dh);
+    if (i > 0) pv_tiles<NT>(sc.pt[(i - 1) & 1], VT + (j0 - kKeys) * d.Dh, sc.ot);
     if (moved && i > 0) rescale_o<NT>(s.alpha, sc.ot);  // before chunk i's PV: Oᵀ holds chunks < i
   }
-  if (n > 0) pv_tiles<NT>(sc.pt[(n - 1) & 1], VT + (first + (n - 1) * kKeys) * d.Dh);
-  _tile_stored(0, sc.ot, 64);
-  _tile_stored(1, sc.ot + 256, 64);
-  if constexpr (NT == 4) {
-    _tile_stored(2, sc.ot + 512, 64);
-    _tile_stored(3, sc.ot + 768, 64);
-  }
+  if (n > 0) pv_tiles<NT>(sc.pt[(n - 1) & 1], VT + (first + (n - 1) * kKeys) * d.Dh, sc.ot);
+  o_tiles_to<NT>(sc.ot);
   for (int r = 0; r < kLanes; ++r) s.m[r] *= 0.6931471805599453f;  // log2 -> natural units for the lse
   store_output(d, it, s, sc.ot, kLanes, io.out, io.lse);
 }
@@ -336,7 +314,7 @@ BLT_AMX void forward_item(const AttnDims& d, const ForwardIo<float>& io, const P
 }  // namespace
 
 bool use_attention_amx(const AttnDims& d) {
-  return (d.Dh == 32 || d.Dh == kMaxDh) && d.Tq >= kMinRows && amx_permitted();
+  return (d.Dh == 32 || d.Dh == 64 || d.Dh == kMaxDh) && d.Tq >= kMinRows && amx_permitted();
 }
 
 void attention_forward_amx(const AttnDims& d, const float* q, const float* k, const float* v,
@@ -352,7 +330,9 @@ void attention_forward_amx(const AttnDims& d, const float* q, const float* k, co
     static thread_local ItemScratch sc;
     load_tile_config();
     for (int64_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < n_items;) {
-      if (d.Dh == kMaxDh)
+      if (d.Dh == 128)
+        forward_item<8>(d, io, pk, item, sc);
+      else if (d.Dh == 64)
         forward_item<4>(d, io, pk, item, sc);
       else
         forward_item<2>(d, io, pk, item, sc);

@@ -4,8 +4,10 @@
 //   attention_f32.cpp : fp32 on AVX-512, query rows in vector lanes, the online
 //                       softmax in registers and one pass over each score chunk;
 //   attention_amx.cpp : bf16 QKᵀ and PV on AMX tiles (f32 accumulation, softmax
-//                       and log-sum-exp in f32), for Precision::BF16.
-// Both have attention_forward's contract: same shapes, lse saved for backward.
+//                       and log-sum-exp in f32), for Precision::BF16;
+//   attention_amx_bwd.cpp : its backward, the five products on AMX tiles, P and dS in f32.
+// The forwards have attention_forward's contract (same shapes, lse saved for backward), the bf16
+// backward attention_backward's.
 #pragma once
 
 #include "ops/attention.h"
@@ -18,12 +20,18 @@ bool use_attention_f32(const AttnDims& d);
 void attention_forward_f32(const AttnDims& d, const float* q, const float* k, const float* v,
                            const KeyRange* ranges, float* out, float* lse);
 
-// Whether attention_forward_amx runs here: AMX-BF16 with the OS's permission for the tile data, Dh a
-// multiple of 32 up to 128, enough query rows.
+// Whether attention_forward_amx and attention_backward_amx run here: AMX-BF16 with the OS's permission
+// for the tile data, Dh 32, 64 or 128, enough query rows.
 bool use_attention_amx(const AttnDims& d);
 // Same shapes as attention_forward_f32; q, k, v and the probabilities P are rounded to bf16 for the
 // two products, everything else is f32.
 void attention_forward_amx(const AttnDims& d, const float* q, const float* k, const float* v,
                            const KeyRange* ranges, float* out, float* lse);
+// Same shapes as attention_backward (dq, dk, dv accumulated, any may be null), from the lse of either
+// forward; q, k, v, dO, P and dS are rounded to bf16 for the products, D = rowsum(dO ∘ O), P and dS
+// are computed in f32.
+void attention_backward_amx(const AttnDims& d, const float* q, const float* k, const float* v,
+                            const KeyRange* ranges, const float* out, const float* lse, const float* dout,
+                            float* dq, float* dk, float* dv);
 
 }  // namespace blt::ops::detail

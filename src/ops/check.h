@@ -30,10 +30,15 @@ inline void check(bool ok, const char* op, What&& what) {
     shape_fail(op, what());
 }
 
+// A bf16 operand here (weights used as stored) is named as such: only linear and embedding read bf16.
 inline void check_dtypes(const char* op, const Var& a, const Var& b) {
   if (a.dtype() != b.dtype())
     shape_fail(op, std::string("dtype ") + std::string(dtype_name(a.dtype())) + " vs " +
-                       std::string(dtype_name(b.dtype())));
+                       std::string(dtype_name(b.dtype())) +
+                       (a.dtype() == DType::BF16 || b.dtype() == DType::BF16
+                            ? std::string(": bf16 (weights used as stored) is read by linear and embedding only; ") +
+                                  op + " needs float32 (run with --precision fp32)"
+                            : ""));
 }
 
 }  // namespace blt::ops

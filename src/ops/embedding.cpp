@@ -9,22 +9,41 @@ namespace blt::ops {
 
 namespace {
 constexpr double kParallelWork = 32768;  // below this many (row, table, column) adds a call runs on one thread
+
+// A table value as T: bf16 widens exactly, T itself is kept.
+template <class T, class W>
+T widen(W v) {
+  if constexpr (std::is_same_v<W, bf16>)
+    return to_float(v);
+  else
+    return v;
+}
 }  // namespace
 
-template <class T>
-void embedding_sum_forward(std::span<const T* const> tables, const int32_t* ids, T* out, int64_t N, int64_t D) {
+template <class T, class W>
+void embedding_sum_forward(std::span<const W* const> tables, const int32_t* ids, T* out, int64_t N, int64_t D) {
   const int64_t n_tables = static_cast<int64_t>(tables.size());
   parallel_for(N, worth_forking(static_cast<double>(N) * D * n_tables, kParallelWork), [&](int64_t i) {
     T* o = out + i * D;
-    const T* first = tables[0] + static_cast<int64_t>(ids[i]) * D;
-    for (int64_t d = 0; d < D; ++d) o[d] = first[d];
+    const W* first = tables[0] + static_cast<int64_t>(ids[i]) * D;
+    for (int64_t d = 0; d < D; ++d) o[d] = widen<T>(first[d]);
     for (int64_t t = 1; t < n_tables; ++t) {
-      const T* row = tables[t] + static_cast<int64_t>(ids[t * N + i]) * D;
+      const W* row = tables[t] + static_cast<int64_t>(ids[t * N + i]) * D;
 #pragma omp simd
-      for (int64_t d = 0; d < D; ++d) o[d] += row[d];
+      for (int64_t d = 0; d < D; ++d) o[d] += widen<T>(row[d]);
     }
   });
 }
+
+namespace {
+// out (N,D) = Σ_t tables[t][ids[t,i]] with the tables' pointers (of W) in the arena: no heap allocation.
+template <class T, class W>
+void gather_sum(Graph& g, std::span<const Var> tables, std::span<const int32_t> ids, T* out, int64_t N, int64_t D) {
+  const W** values = arena_array<const W*>(g, tables.size());
+  for (size_t t = 0; t < tables.size(); ++t) values[t] = tables[t].value.data<W>();
+  embedding_sum_forward<T, W>({values, tables.size()}, ids.data(), out, N, D);
+}
+}  // namespace
 
 template <class T>
 void embedding_sum_backward(std::span<T* const> dtables, const int32_t* ids, const T* dout, int64_t N, int64_t D) {
@@ -57,8 +76,13 @@ Var embedding_sum(Graph& g, std::span<const Var> tables, std::span<const int32_t
            describe("ids", ids_shape);
   });
   bool needs_grad = false;
+  const bool stored = tables[0].dtype() == DType::BF16;  // weights used as stored: the output is float32
   for (int64_t t = 0; t < n_tables; ++t) {
     const Var& tab = tables[t];
+    check(!stored || !tab.requires_grad(), "embedding", [&] {
+      return describe(("table " + std::to_string(t)).c_str(), tab.shape()) +
+             " is bf16 (weights used as stored): inference only, it takes no gradient";
+    });
     check(tab.shape().rank() == 2 && tab.shape()[1] == D, "embedding", [&] {
       return describe("table 0", tables[0].shape()) + " vs " +
              describe(("table " + std::to_string(t)).c_str(), tab.shape());
@@ -73,14 +97,13 @@ Var embedding_sum(Graph& g, std::span<const Var> tables, std::span<const int32_t
     }
     needs_grad = needs_grad || tab.requires_grad();
   }
-  // The kernels' table pointer arrays live in the arena: no heap allocation.
   Graph* gp = &g;
   return record(
-      g, {ids_shape.appended(D), tables[0].dtype(), needs_grad}, {},
+      g, {ids_shape.appended(D), stored ? DType::F32 : tables[0].dtype(), needs_grad}, {},
       [&]<class T>(const Var& out) {
-        const T** values = arena_array<const T*>(g, tables.size());
-        for (size_t t = 0; t < tables.size(); ++t) values[t] = tables[t].value.data<T>();
-        embedding_sum_forward<T>({values, tables.size()}, ids.data(), out.value.data<T>(), N, D);
+        if constexpr (std::is_same_v<T, float>)
+          if (stored) return gather_sum<float, bf16>(g, tables, ids, out.value.data<float>(), N, D);
+        gather_sum<T, T>(g, tables, ids, out.value.data<T>(), N, D);
       },
       [=]<class T>(const Var& out, std::span<const int32_t> ids, std::span<const Var> tables) {
         T** grads = arena_array<T*>(*gp, tables.size());
@@ -93,6 +116,8 @@ Var embedding_sum(Graph& g, std::span<const Var> tables, std::span<const int32_t
 template void embedding_sum_forward<float>(std::span<const float* const>, const int32_t*, float*, int64_t, int64_t);
 template void embedding_sum_forward<double>(std::span<const double* const>, const int32_t*, double*, int64_t,
                                             int64_t);
+template void embedding_sum_forward<float, bf16>(std::span<const bf16* const>, const int32_t*, float*, int64_t,
+                                                 int64_t);
 template void embedding_sum_backward<float>(std::span<float* const>, const int32_t*, const float*, int64_t, int64_t);
 template void embedding_sum_backward<double>(std::span<double* const>, const int32_t*, const double*, int64_t,
                                              int64_t);

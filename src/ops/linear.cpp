@@ -59,12 +59,29 @@ Var linear_bf16(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, 
       });
 }
 
+// A bf16 w (weights used as stored, for inference) is the products' bf16 operand itself: x must be float32,
+// w takes no gradient, and the CPU needs a bf16 matrix engine.
+void check_stored_weight(const Var& x, const Var& w) {
+  const auto what = [&](const std::string& need) {
+    return describe("w", w.shape()) + " is bf16 (weights used as stored): " + need;
+  };
+  check(x.dtype() == DType::F32, "linear",
+        [&] { return what("x must be float32, got " + std::string(dtype_name(x.dtype()))); });
+  check(!w.requires_grad(), "linear", [&] { return what("inference only, it takes no gradient"); });
+  if (!blas::has_bf16_matmul())
+    throw Error("[linear] " + what("this CPU has no bf16 matrix engine (run with --precision fp32)"));
+}
+
 }  // namespace
 
 Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16) {
   check(w.shape().rank() == 2 && x.shape().rank() >= 1 && x.shape().last() == w.shape()[1], "linear",
         [&] { return describe("x", x.shape()) + " vs " + describe("w", w.shape()); });
-  check_dtypes("linear", x, w);
+  const bool stored = w.dtype() == DType::BF16;
+  if (stored)
+    check_stored_weight(x, w);
+  else
+    check_dtypes("linear", x, w);
   check(!w_bf16.defined() || (w_bf16.shape() == w.shape() && w_bf16.dtype() == DType::BF16), "linear", [&] {
     return describe("w", w.shape()) + " vs " + describe("w_bf16", w_bf16.shape()) + " " +
            std::string(dtype_name(w_bf16.dtype()));
@@ -72,6 +89,7 @@ Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16) {
   const int64_t in = w.shape()[1], out = w.shape()[0], N = x.shape().rows();
   const double flops = 2.0 * N * in * out;
   const OpOutput o{x.shape().with_last(out), x.dtype(), any_requires_grad(x, w)};
+  if (stored) return linear_bf16(g, x, w, w.value, o, {flops, 2 * flops});
   if (g.precision() == Precision::BF16 && x.dtype() == DType::F32 && blas::has_bf16_matmul())
     return linear_bf16(g, x, w, w_bf16, o, {flops, 2 * flops});
   return record(

@@ -28,6 +28,9 @@ void linear_backward_bf16(const bf16* x, const bf16* w, const bf16* dy, float* d
 // products take bf16 inputs: x rounded to bf16 (saved for backward), w as w_bf16 (its bf16 copy, shape
 // (out,in), e.g. ParamRegistry::bf16_value) or, when undefined, w rounded here; backward rounds dy to bf16.
 // Otherwise (float64 graphs included) w_bf16 is ignored and the float path runs.
+// A bf16 w (weights used as stored: nn::ParamRegistry::allocate_as_stored) is used as the bf16 operand
+// directly, whatever g.precision(): x float32, w without gradient, a bf16 matrix engine (else ShapeError or,
+// without the engine, blt::Error saying so).
 Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16 = {});
 
 }  // namespace blt::ops

@@ -20,15 +20,28 @@ void swiglu_forward(const T* a, const T* b, T* h, int64_t N) {
   });
 }
 
+// [i0, i1) of swiglu_backward with the null tests of da and db hoisted out of the loop (as
+// compile-time flags), so that it vectorises like the forward; the arithmetic per element is unchanged.
+template <bool kDa, bool kDb, class T>
+void swiglu_backward_block(const T* a, const T* b, const T* dh, T* da, T* db, int64_t i0, int64_t i1) {
+#pragma omp simd
+  for (int64_t i = i0; i < i1; ++i) {
+    const T s = T(1) / (T(1) + exp_fast(-a[i]));
+    if constexpr (kDa) da[i] += dh[i] * b[i] * s * (T(1) + a[i] * (T(1) - s));
+    if constexpr (kDb) db[i] += dh[i] * a[i] * s;
+  }
+}
+
 template <class T>
 void swiglu_backward(const T* a, const T* b, const T* dh, T* da, T* db, int64_t N) {
+  if (!da && !db) return;
   parallel_blocks(N, worth_forking(N, kParallelWork), [&](int64_t i0, int64_t i1) {
-#pragma omp simd
-    for (int64_t i = i0; i < i1; ++i) {
-      const T s = T(1) / (T(1) + exp_fast(-a[i]));
-      if (da) da[i] += dh[i] * b[i] * s * (T(1) + a[i] * (T(1) - s));
-      if (db) db[i] += dh[i] * a[i] * s;
-    }
+    if (da && db)
+      swiglu_backward_block<true, true>(a, b, dh, da, db, i0, i1);
+    else if (da)
+      swiglu_backward_block<true, false>(a, b, dh, da, db, i0, i1);
+    else
+      swiglu_backward_block<false, true>(a, b, dh, da, db, i0, i1);
   });
 }
 

@@ -1,6 +1,7 @@
 // blas::to_bf16 / blas::to_float arrays against core/bf16.h's scalar conversions, bit for bit:
 // special values (NaN payloads, ±inf, ±0, denormals, ties, overflow to inf), each filling a
-// whole 16-lane block so the AVX512-BF16 path sees it; 1e6 random bit patterns; every bf16.
+// whole 16-lane block so the AVX512-BF16 path sees it; 1e6 random bit patterns; every bf16;
+// long arrays split across 3 threads (block boundaries that are not a multiple of the array).
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "blas/cpu_features.h"
+#include "blas/gemm.h"
 #include "blas/gemm_bf16.h"
 #include "core/rng.h"
 
@@ -64,6 +66,24 @@ TEST(Bf16Convert, ToFloatIsExactForEveryBf16) {
     ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), static_cast<uint32_t>(x[i + 1].bits) << 16) << "bf16 " << i + 1;
   blas::to_float(x.data(), y.data(), 0);  // n = 0 writes nothing
   EXPECT_EQ(std::bit_cast<uint32_t>(y[0]), 1u << 16);
+}
+
+// Arrays long enough to be split across threads (3 of them: uneven blocks, a short last one) give the
+// scalar bits both ways, whatever the split.
+TEST(Bf16Convert, SplitAcrossThreadsGivesTheSameBits) {
+  const int before = blas::num_threads();
+  blas::set_num_threads(3);
+  Rng rng(12);
+  std::vector<float> x(200'003);
+  for (float& v : x) v = std::bit_cast<float>(static_cast<uint32_t>(rng.next_u64()));
+  expect_same_as_scalar(x);
+  std::vector<bf16> b(x.size());
+  for (size_t i = 0; i < x.size(); ++i) b[i] = to_bf16(x[i]);
+  std::vector<float> y(x.size());
+  blas::to_float(b.data(), y.data(), static_cast<int64_t>(y.size()));
+  for (size_t i = 0; i < y.size(); ++i)
+    ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), static_cast<uint32_t>(b[i].bits) << 16) << "bf16 at " << i;
+  blas::set_num_threads(before);
 }
 
 }  // namespace

@@ -19,19 +19,8 @@ namespace {
 
 using ops::KeyRange;
 
-// Ranges of random length, some empty, over Tk keys.
-std::vector<KeyRange> random_ranges(int64_t n, int64_t Tk, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<KeyRange> r(n);
-  for (auto& k : r) {
-    const int32_t a = static_cast<int32_t>(rng.below(Tk + 1)), b = static_cast<int32_t>(rng.below(Tk + 1));
-    k = rng.below(6) == 0 ? KeyRange{a, a} : KeyRange{std::min(a, b), std::max(a, b)};
-  }
-  return r;
-}
-
 // Several key chunks and row blocks, partial last blocks, grouped heads (the head-contiguous K/V copy),
-// one kv head (K/V read in place), every Dh the bf16 kernel takes and a few it does not.
+// one kv head (K/V read in place), every Dh the bf16 kernel takes (32, 64, 128) and a few it does not.
 std::vector<AttnCase> cases() {
   return {
       {"causal_dh64_gqa", 1, 300, 300, 4, 2, 64, ops::causal_ranges(300)},
@@ -40,6 +29,7 @@ std::vector<AttnCase> cases() {
       {"cross_dh64", 2, 45, 333, 4, 4, 64, random_ranges(2 * 45, 333, 3)},
       {"cross_dh80", 1, 70, 150, 2, 1, 80, random_ranges(70, 150, 4)},
       {"causal_dh24", 1, 90, 90, 2, 2, 24, ops::causal_ranges(90)},
+      {"window_dh128_gqa", 2, 77, 77, 4, 2, 128, repeat_rows(ops::causal_ranges(77, 50), 2)},
   };
 }
 
@@ -116,12 +106,12 @@ TEST(AttentionKernels, F32ForwardFeedsBackward) {
   }
 }
 
-// The same after the bf16 forward (its lse, in natural-log units, feeds the float32 backward): the
-// gradients are the double path's to bf16 accuracy (a few 2⁻⁸ of their O(1) size).
+// The same through the graph at Precision::BF16 (the bf16 forward's lse, in natural-log units, feeds the
+// bf16 backward): the gradients are the double path's to bf16 accuracy (a few 2⁻⁸ of their O(1) size).
 TEST(AttentionKernels, Bf16ForwardFeedsBackward) {
   if (!ops::detail::use_attention_amx(dims(cases()[0])))
     GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention kernel does not run here";
-  for (const AttnCase& c : {cases()[0], cases()[3]}) {
+  for (const AttnCase& c : {cases()[0], cases()[3], cases()[6]}) {
     const auto b16 = grads(c, DType::F32, Precision::BF16), f64 = grads(c, DType::F64, Precision::F32);
     for (int i = 0; i < 3; ++i) EXPECT_LT(max_abs_diff(b16[i], f64[i]), 0.05) << c.name << " input " << i;
   }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "ops/swiglu.h"
 #include "support/gradcheck.h"
@@ -22,6 +23,30 @@ TEST(SwiGLU, Values) {
 TEST(SwiGLU, GradCheck) {
   gradcheck("swiglu", {random_tensor(Shape{3, 11}, 3, 4.0), random_tensor(Shape{3, 11}, 4)},
             [](Graph& g, const std::vector<Var>& in) { return ops::swiglu(g, in[0], in[1]); });
+}
+
+// The vectorised backward (da and db, da alone, db alone; blocks of 16 and a tail) gives the bits of
+// one-element calls (the loop's scalar remainder), and accumulates into what da and db held.
+TEST(SwiGLU, BackwardVectorisedEqualsElementwise) {
+  const int64_t N = 1000 + 7;
+  Tensor a = random_tensor(Shape{N}, 5, 8.0, DType::F32), b = random_tensor(Shape{N}, 6, 1.0, DType::F32);
+  Tensor dh = random_tensor(Shape{N}, 7, 1.0, DType::F32), init = random_tensor(Shape{N}, 8, 1.0, DType::F32);
+  const float *pa = a.data<float>(), *pb = b.data<float>(), *pdh = dh.data<float>();
+  std::vector<float> da_ref(init.data<float>(), init.data<float>() + N), db_ref = da_ref;
+  for (int64_t i = 0; i < N; ++i)
+    ops::swiglu_backward<float>(pa + i, pb + i, pdh + i, da_ref.data() + i, db_ref.data() + i, 1);
+  for (const bool with_da : {true, false})
+    for (const bool with_db : {true, false}) {
+      std::vector<float> da(init.data<float>(), init.data<float>() + N), db = da;
+      ops::swiglu_backward<float>(pa, pb, pdh, with_da ? da.data() : nullptr, with_db ? db.data() : nullptr, N);
+      for (int64_t i = 0; i < N; ++i) {
+        ASSERT_EQ(da[i], with_da ? da_ref[i] : init.data<float>()[i]) << "da " << i << " db " << with_db;
+        ASSERT_EQ(db[i], with_db ? db_ref[i] : init.data<float>()[i]) << "db " << i << " da " << with_da;
+      }
+    }
+  const double x = pa[3], s = 1 / (1 + std::exp(-x));  // and the formula itself
+  EXPECT_NEAR(da_ref[3] - init.data<float>()[3], pdh[3] * pb[3] * s * (1 + x * (1 - s)), 1e-5);
+  EXPECT_NEAR(db_ref[3] - init.data<float>()[3], pdh[3] * x * s, 1e-5);
 }
 
 }  // namespace

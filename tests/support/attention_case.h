@@ -1,9 +1,11 @@
 // An attention test case (shapes and per-query key ranges), shared by the attention op and kernel tests.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "core/rng.h"
 #include "ops/attention.h"
 
 namespace blt::test {
@@ -19,6 +21,17 @@ inline std::vector<ops::KeyRange> repeat_rows(const std::vector<ops::KeyRange>& 
   std::vector<ops::KeyRange> out;
   for (int64_t b = 0; b < B; ++b) out.insert(out.end(), r.begin(), r.end());
   return out;
+}
+
+// n ranges of random length over Tk keys, one in six empty.
+inline std::vector<ops::KeyRange> random_ranges(int64_t n, int64_t Tk, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<ops::KeyRange> r(n);
+  for (auto& k : r) {
+    const int32_t a = static_cast<int32_t>(rng.below(Tk + 1)), b = static_cast<int32_t>(rng.below(Tk + 1));
+    k = rng.below(6) == 0 ? ops::KeyRange{a, a} : ops::KeyRange{std::min(a, b), std::max(a, b)};
+  }
+  return r;
 }
 
 }  // namespace blt::test

@@ -3,7 +3,8 @@
 // its metrics lines, and a resume may switch precision (recorded per line);
 // `eval --precision bf16` reports bits per byte within 1% of fp32; and on a
 // CPU whose bf16 engine is capped away (oneDNN's ONEDNN_MAX_CPU_ISA) bf16
-// falls back to fp32 with a one-line notice.
+// falls back to fp32 with a one-line notice. bf16 uses the golden BLT's BF16
+// weights as stored (eval's "weights", inspect's storage line); fp32 converts.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -50,7 +51,8 @@ TEST(CliPrecision, TrainRecordsBf16AndAResumeMaySwitch) {
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(io::read_json_file(out + "/run.json").at("precision"), "bf16");
   EXPECT_EQ(logged_precisions(out), std::vector<std::string>(12, "bf16"));
-  const Result more = f.run({"train-entropy", "--out", out, "--resume", "--steps", "14", "--precision", "fp32"});
+  const Result more =
+      f.run({"train-entropy", "--out", out, "--resume", "--steps", "14", "--precision", "fp32"});
   ASSERT_EQ(more.rc, 0) << more.err;
   std::vector<std::string> want(12, "bf16");
   want.insert(want.end(), {"fp32", "fp32"});
@@ -62,10 +64,12 @@ TEST(CliPrecision, TrainRecordsBf16AndAResumeMaySwitch) {
 }
 
 double eval_bpb(TrainFixture& f, const std::string& precision) {
-  const Result r = f.run({"eval", "--model", kBlt, f.data, "--json", "--max-bytes", "1024", "--precision", precision});
+  const Result r =
+      f.run({"eval", "--model", kBlt, f.data, "--json", "--max-bytes", "1024", "--precision", precision});
   EXPECT_EQ(r.rc, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("precision"), precision);
+  EXPECT_EQ(j.at("weights"), precision == "bf16" ? "bf16 as stored (mmapped)" : "float32");
   return j.at("bpb").get<double>();
 }
 
@@ -79,17 +83,38 @@ TEST(CliPrecision, EvalInBf16IsWithinOnePercentOfFp32) {
 
 TEST(CliPrecision, Bf16WithoutAnEngineFallsBackToFp32WithANotice) {
   TrainFixture f;
-  const Result r = run_program({"env", "ONEDNN_MAX_CPU_ISA=AVX512_CORE", BLT_BINARY, "eval", "--model", kBlt, f.data,
-                                "--json", "--max-bytes", "256", "--precision", "bf16"},
+  const Result r = run_program({"env", "ONEDNN_MAX_CPU_ISA=AVX512_CORE", BLT_BINARY, "eval", "--model", kBlt,
+                                f.data, "--json", "--max-bytes", "256", "--precision", "bf16"},
                                f.tmp.path());
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_TRUE(contains(r.err, kNotice)) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out).at("precision"), "fp32");
-  const Result quiet = run_program({"env", "ONEDNN_MAX_CPU_ISA=AVX512_CORE", BLT_BINARY, "eval", "--model", kBlt,
-                                    f.data, "--json", "--max-bytes", "256", "--precision", "auto"},
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("weights"), "float32");
+  const Result quiet = run_program({"env", "ONEDNN_MAX_CPU_ISA=AVX512_CORE", BLT_BINARY, "eval", "--model",
+                                    kBlt, f.data, "--json", "--max-bytes", "256", "--precision", "auto"},
                                    f.tmp.path());
   ASSERT_EQ(quiet.rc, 0) << quiet.err;
   EXPECT_FALSE(contains(quiet.err, "bf16")) << "auto falls back silently: " << quiet.err;
+}
+
+// inspect says how each precision would hold the weights: the BLT's BF16 matrices as stored, the entropy
+// model's float32 ones (consolidated.pth) converted with a mirror.
+TEST(CliPrecision, InspectShowsTheWeightStorage) {
+  if (!blas::has_bf16_matmul()) GTEST_SKIP() << "this CPU has no bf16 matmul (" << blas::bf16_isa() << ")";
+  TrainFixture f;
+  const Result bf16 = f.run({"inspect", kBlt, "--precision", "bf16"});
+  ASSERT_EQ(bf16.rc, 0) << bf16.err;
+  EXPECT_TRUE(contains(bf16.out, "storage (--precision bf16): bf16 as stored (mmapped); memory planned: "))
+      << bf16.out;
+  EXPECT_TRUE(contains(bf16.out, "(hash tables file-backed)")) << bf16.out;
+  EXPECT_TRUE(contains(bf16.out, "storage (--precision bf16): float32 + bf16 mirror")) << bf16.out;
+  const Result fp32 = f.run({"inspect", kBlt, "--precision", "fp32"});
+  ASSERT_EQ(fp32.rc, 0) << fp32.err;
+  EXPECT_TRUE(contains(fp32.out, "storage (--precision fp32): float32; memory planned: ")) << fp32.out;
+  // The default is auto: bf16 on a CPU with a bf16 matrix engine (this one).
+  const Result dflt = f.run({"inspect", kBlt});
+  ASSERT_EQ(dflt.rc, 0) << dflt.err;
+  EXPECT_TRUE(contains(dflt.out, "storage (--precision bf16): bf16 as stored (mmapped)")) << dflt.out;
 }
 
 }  // namespace

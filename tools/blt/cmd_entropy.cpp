@@ -55,7 +55,7 @@ Command add_entropy(CLI::App& app) {
       "Memory: streamed (64 KiB reads, entropies written per batch): peak RSS < 150 MB + the model and its\n"
       "activations for --batch x --chunk tokens, whatever the file's size (a tiny model: ~22 MB).");
   struct Opts {
-    std::string model, file, out, format = "f32", precision = "fp32";
+    std::string model, file, out, format = "f32", precision = kDefaultPrecision;
     int64_t chunk = 8192, batch = 4;
     bool eos = false;
   };
@@ -74,8 +74,7 @@ Command add_entropy(CLI::App& app) {
     if (o->out.empty() && o->format == "f32" && ::isatty(1))
       throw ConfigError("refusing to write binary float32 to a terminal: pass -o FILE or --format jsonl");
     const Precision precision = resolve_precision(o->precision);
-    modeldir::EntropyModel m = modeldir::EntropyModel::load(o->model);
-    use_precision(m, precision);
+    modeldir::EntropyModel m = load_entropy_model(o->model, precision);
     lm::EntropyComputer ec(*m.model, {o->chunk, o->batch});
     std::ifstream in(o->file, std::ios::binary);
     if (!in) throw IoError(o->file + ": cannot open for reading");

@@ -30,7 +30,7 @@ Command add_eval(CLI::App& app) {
     bool json = false;
     int64_t max_bytes = 0, max_line_bytes = data::kDefaultMaxLineBytes;
     std::string trace;
-    std::string precision = "fp32";
+    std::string precision = kDefaultPrecision;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--model", o->model, "BLT model directory")->required()->check(CLI::ExistingDirectory);
@@ -53,8 +53,7 @@ Command add_eval(CLI::App& app) {
       if (!std::filesystem::is_directory(dir)) throw IoError(o->trace + ": folder " + dir.string() + " does not exist");
     }
     const Precision precision = resolve_precision(o->precision);
-    modeldir::BltModel m = modeldir::BltModel::load(o->model);
-    use_precision(m, precision);
+    modeldir::BltModel m = load_blt(o->model, precision);
     const data::Corpus corpus = data::load_corpus(o->files, o->max_line_bytes);
     data::EvalWindows windows(corpus, m.args.max_encoder_seq_length);
     patching::RowPatcher patcher(m.patcher, m.entropy_lm(), m.args.eos_id);
@@ -79,6 +78,7 @@ Command add_eval(CLI::App& app) {
                         {"n_patches", r.n_patches},
                         {"mean_patch_size", r.mean_patch_size},
                         {"precision", precision_name(precision)},
+                        {"weights", weight_storage(*m.params)},
                         {"flops_per_byte", r.flops_total_per_byte()},
                         {"flops_per_byte_analytic", analytic.total()},
                         {"flops_per_byte_by_component", r.flops_per_byte},

@@ -51,7 +51,7 @@ Command add_experiment(CLI::App& app) {
   cmd->add_option("--lr", o->lr, "Peak learning rate of every arm")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of initialisation and data order")->capture_default_str();
   cmd->add_option("--out", o->out, "Output directory")->required();
-  auto precision = std::make_shared<std::string>("fp32");
+  auto precision = std::make_shared<std::string>(kDefaultPrecision);
   add_precision_option(*cmd, *precision);
   return {
       cmd, [o, precision] {

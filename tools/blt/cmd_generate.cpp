@@ -20,7 +20,7 @@ namespace blt::cli {
 
 namespace {
 struct GenerateCli {
-  std::string model, prompt_file, precision = "fp32";
+  std::string model, prompt_file, precision = kDefaultPrecision;
   std::vector<std::string> prompts;
   gen::GenerateOptions opt;
   bool greedy = false, show_patches = false, stats = false, json = false, no_cache = false;
@@ -90,9 +90,9 @@ void run_generate(GenerateCli& o) {
   std::optional<modeldir::BltModel> blt;
   std::optional<modeldir::EntropyModel> lm;
   if (std::filesystem::exists(std::filesystem::path(o.model) / "config.json"))
-    use_precision(blt.emplace(modeldir::BltModel::load(o.model)), precision);
+    blt.emplace(load_blt(o.model, precision));
   else
-    use_precision(lm.emplace(modeldir::EntropyModel::load(o.model)), precision);
+    lm.emplace(load_entropy_model(o.model, precision));
   const bool stream = o.prompts.size() == 1 && !o.json && o.opt.max_bytes > 0;
   const bool colour = o.show_patches && isatty(STDOUT_FILENO);
   int patch = 0;

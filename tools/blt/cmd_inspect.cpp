@@ -1,6 +1,8 @@
 // `blt inspect`: a model directory's configuration, parameter counts per
 // component, and a check of every weight tensor's name and shape against the
-// configuration (safetensors: headers only; .pth: the state dict is read).
+// configuration (safetensors: headers only; .pth: the state dict is read), and
+// how a command run with the given --precision would hold the weights, with the
+// memory it plans for them. Nothing is allocated: the registries are declared only.
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -9,8 +11,10 @@
 #include "modeldir/blt_model.h"
 #include "modeldir/entropy_model.h"
 #include "modeldir/hf_weights.h"
+#include "modeldir/memory_plan.h"
 #include "modeldir/weights.h"
 #include "tools/blt/commands.h"
+#include "tools/blt/precision_option.h"
 
 namespace blt::cli {
 
@@ -36,10 +40,23 @@ void check_weights(const nn::ParamRegistry& reg, const fs::path& dir) {
   std::cout << "  weights: " << w.path << ": all " << reg.params().size() << " tensors match the configuration\n";
 }
 
+// How a command at precision p would hold the weights of `file` (load_blt / load_entropy_model) and the memory
+// plan of args for it: "  storage (--precision bf16): bf16 as stored (mmapped); memory planned: 1.2 GiB".
+template <class Args>
+void print_storage(const Args& args, const io::SafetensorsFile* file, Precision p) {
+  const bool mapped = p == Precision::BF16 && file && modeldir::matrices_bf16(*file);
+  const std::string how = mapped ? "bf16 as stored (mmapped)"
+                          : p == Precision::BF16 ? "float32 + bf16 mirror"
+                                                 : "float32";
+  std::cout << "  storage (--precision " << precision_name(p) << "): " << how << "; memory planned: "
+            << modeldir::format_bytes(modeldir::plan_memory(args, DType::F32, {.as_stored = mapped}).total())
+            << (mapped ? " (hash tables file-backed)" : "") << "\n";
+}
+
 // The transformers layout: one model.safetensors holds the BLT and its patcher (the entropy model).
 void check_hf_weights(const modeldir::BltConfig& c, const nn::ParamRegistry& blt, const fs::path& dir) {
   std::optional<modeldir::EntropyModel> patcher;
-  if (c.hf_patcher) patcher = modeldir::EntropyModel::create(*c.hf_patcher, c.patcher);
+  if (c.hf_patcher) patcher = modeldir::EntropyModel::declare(*c.hf_patcher, c.patcher);
   const auto file = io::SafetensorsFile::open((dir / "model.safetensors").string());
   const auto bound = modeldir::bind_hf_weights(file, &blt, patcher ? patcher->params.get() : nullptr);
   std::cout << "  weights: " << file.path() << ": all " << bound.size()
@@ -47,13 +64,18 @@ void check_hf_weights(const modeldir::BltConfig& c, const nn::ParamRegistry& blt
             << (patcher ? ", patcher included" : "") << ")\n";
 }
 
-void inspect_entropy(const fs::path& dir) {
+void inspect_entropy(const fs::path& dir, Precision p) {
   const auto c = modeldir::read_entropy_config((dir / "params.json").string());
-  auto m = modeldir::EntropyModel::create(c.args, c.patcher);
+  const modeldir::WeightFile w = modeldir::find_weights(dir.string());
+  // A .pth is checked by reading it into the registry; a safetensors header needs no memory.
+  auto m = w.pth ? modeldir::EntropyModel::create(c.args, c.patcher) : modeldir::EntropyModel::declare(c.args, c.patcher);
   std::cout << "entropy model " << dir.string() << "\n  config: " << lm::to_json(c.args).dump() << "\n"
             << "  patcher_args: " << patching::to_json(c.patcher).dump() << "\n  parameters:\n";
   print_counts(*m.params, "    ");
   check_weights(*m.params, dir);
+  std::optional<io::SafetensorsFile> file;
+  if (!w.pth) file = io::SafetensorsFile::open(w.path);
+  print_storage(c.args, file ? &*file : nullptr, p);
 }
 }  // namespace
 
@@ -63,22 +85,27 @@ Command add_inspect(CLI::App& app) {
   cmd->add_option("dir", *dir, "A BLT directory (config.json) or an entropy model directory (params.json)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  return {cmd, [dir] {
+  auto precision = std::make_shared<std::string>(kDefaultPrecision);
+  add_precision_option(*cmd, *precision);
+  return {cmd, [dir, precision] {
     const fs::path d(*dir);
+    const Precision p = resolve_precision(*precision);
     if (fs::exists(d / "config.json")) {
       const modeldir::BltConfig c = modeldir::read_blt_config(*dir);
-      auto m = modeldir::BltModel::create(c.args, c.patcher);
+      auto m = modeldir::BltModel::declare(c.args, c.patcher);
       std::cout << "BLT " << *dir << "\n  config: " << model::to_json(c.args).dump() << "\n"
                 << "  patcher_args: " << patching::to_json(c.patcher).dump() << "\n  parameters:\n";
       print_counts(*m.params, "    ");
       if (c.hf_layout) {
         check_hf_weights(c, *m.params, d);
-        return;
+      } else {
+        check_weights(*m.params, d);
       }
-      check_weights(*m.params, d);
-      if (fs::is_directory(d / "entropy_model")) inspect_entropy(d / "entropy_model");
+      const auto file = io::SafetensorsFile::open((d / "model.safetensors").string());
+      print_storage(c.args, &file, p);
+      if (!c.hf_layout && fs::is_directory(d / "entropy_model")) inspect_entropy(d / "entropy_model", p);
     } else if (fs::exists(d / "params.json")) {
-      inspect_entropy(d);
+      inspect_entropy(d, p);
     } else {
       throw IoError(*dir + ": neither config.json (BLT) nor params.json (entropy model) found");
     }

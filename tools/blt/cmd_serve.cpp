@@ -19,7 +19,7 @@ namespace blt::cli {
 
 namespace {
 struct ServeCli {
-  std::string model, precision = "fp32";
+  std::string model, precision = kDefaultPrecision;
   serve::ServerOptions opt;
 };
 
@@ -31,9 +31,9 @@ void run_serve(ServeCli& o) {
   std::optional<modeldir::BltModel> blt;
   std::optional<modeldir::EntropyModel> lm;
   if (std::filesystem::exists(dir / "config.json"))
-    use_precision(blt.emplace(modeldir::BltModel::load(o.model)), precision);
+    blt.emplace(load_blt(o.model, precision));
   else
-    use_precision(lm.emplace(modeldir::EntropyModel::load(o.model)), precision);
+    lm.emplace(load_entropy_model(o.model, precision));
   serve::Server server(blt ? &*blt : nullptr, lm ? lm->model.get() : nullptr, o.opt);
   const int port = server.bind();
   std::cerr << "blt serve: " << o.opt.model_name << " on http://" << o.opt.host << ":" << port << "/ (" << o.opt.parallel

@@ -28,6 +28,7 @@ Command add_inspect(CLI::App& app);
 Command add_preprocess(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_convert(CLI::App& app);
+Command add_init(CLI::App& app);
 Command add_experiment(CLI::App& app);
 
 }  // namespace blt::cli

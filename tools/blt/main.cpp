@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
       blt::cli::add_preprocess(app),
       blt::cli::add_serve(app),
       blt::cli::add_convert(app),
+      blt::cli::add_init(app),
       blt::cli::add_experiment(app),
   };
 #ifdef BLT_WITH_BENCH

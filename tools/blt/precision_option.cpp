@@ -27,7 +27,7 @@ Precision resolve_precision(const std::string& value) {
 }
 
 void use_precision(nn::ParamRegistry& reg, Precision p) {
-  if (p == Precision::BF16) reg.enable_bf16_mirror();
+  if (p == Precision::BF16 && !reg.as_stored()) reg.enable_bf16_mirror();
 }
 
 void use_precision(modeldir::EntropyModel& m, Precision p) { use_precision(*m.params, p); }
@@ -35,6 +35,25 @@ void use_precision(modeldir::EntropyModel& m, Precision p) { use_precision(*m.pa
 void use_precision(modeldir::BltModel& m, Precision p) {
   use_precision(*m.params, p);
   if (m.entropy) use_precision(*m.entropy, p);
+}
+
+modeldir::BltModel load_blt(const std::string& dir, Precision p) {
+  modeldir::BltModel m =
+      p == Precision::BF16 ? modeldir::BltModel::load_as_stored(dir) : modeldir::BltModel::load(dir);
+  use_precision(m, p);
+  return m;
+}
+
+modeldir::EntropyModel load_entropy_model(const std::string& dir, Precision p) {
+  modeldir::EntropyModel m =
+      p == Precision::BF16 ? modeldir::EntropyModel::load_as_stored(dir) : modeldir::EntropyModel::load(dir);
+  use_precision(m, p);
+  return m;
+}
+
+std::string weight_storage(const nn::ParamRegistry& reg) {
+  if (reg.as_stored()) return "bf16 as stored (mmapped)";
+  return reg.has_bf16_mirror() ? "float32 + bf16 mirror" : "float32";
 }
 
 }  // namespace blt::cli

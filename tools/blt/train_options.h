@@ -22,7 +22,7 @@ struct TrainOptions {
   bool resume_fallback = false;  // --resume-fallback: an unusable newest checkpoint yields to the previous intact one
   bool force = false;            // --force: a new run replaces the earlier run's files in --out
   int64_t valid_bytes = 200000;
-  std::string precision = "fp32";       // --precision (a resume without it keeps the run's)
+  std::string precision = kDefaultPrecision;       // --precision (a resume without it keeps the run's)
   CLI::Option* precision_flag = nullptr;
   train::TrainerConfig trainer;
   std::vector<CLI::Option*> trainer_flags;  // flags that override trainer fields
