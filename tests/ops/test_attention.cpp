@@ -15,14 +15,6 @@ namespace {
 
 using ops::KeyRange;
 
-// Random documents: tokens with EOS (=2) sprinkled in.
-std::vector<int32_t> random_docs(int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<int32_t> t(n);
-  for (auto& x : t) x = rng.below(10) == 0 ? 2 : 4 + static_cast<int32_t>(rng.below(256));
-  return t;
-}
-
 // Random ranges, some empty, some of length 1.
 std::vector<KeyRange> random_ranges(int64_t n, int64_t Tk, uint64_t seed) {
   Rng rng(seed);

@@ -21,17 +21,9 @@ namespace {
 
 using ops::KeyRange;
 
-// B rows of T tokens with EOS (2) at random positions, about one in 25.
-std::vector<int32_t> random_docs(int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<int32_t> t(n);
-  for (auto& x : t) x = rng.below(25) == 0 ? 2 : 7;
-  return t;
-}
-
 // Lengths that are not multiples of the kernel's 32 rows or keys, and one just above its 16-row minimum.
 std::vector<AttnCase> cases() {
-  const auto docs = random_docs(2 * 150, 5);
+  const auto docs = random_docs(2 * 150, 5, 25);
   return {
       {"causal_dh64_gqa", 1, 300, 300, 4, 2, 64, ops::causal_ranges(300)},
       {"window_dh32", 2, 131, 131, 2, 2, 32, repeat_rows(ops::causal_ranges(131, 40), 2)},

@@ -34,4 +34,12 @@ inline std::vector<ops::KeyRange> random_ranges(int64_t n, int64_t Tk, uint64_t 
   return r;
 }
 
+// n tokens (byte ids) with EOS (2) at random positions, about one in `eos_one_in`: documents for the masks.
+inline std::vector<int32_t> random_docs(int64_t n, uint64_t seed, uint64_t eos_one_in = 10) {
+  Rng rng(seed);
+  std::vector<int32_t> t(n);
+  for (auto& x : t) x = rng.below(eos_one_in) == 0 ? 2 : 4 + static_cast<int32_t>(rng.below(256));
+  return t;
+}
+
 }  // namespace blt::test
