@@ -114,15 +114,17 @@ TEST_F(CliMemory, EntropyAndEntropyPatchingStayBounded) {
 
 TEST_F(CliMemory, PreprocessHoldsTheCorpusButNotItsEntropies) {
   const std::string model = tiny_model();
-  const size_t small_n = 64 << 10, big_n = 320 << 10;
+  const size_t small_n = 64 << 10, big_n = 1088 << 10;
   const std::string small = write("small.txt", one_line(small_n)), big = write("big.txt", one_line(big_n));
   const std::string out = (dir_.path() / "cache").string();
   const Measured s = measure({"preprocess", "--entropy-model", model, "--data", small, "--out", out});
   const Measured b = measure({"preprocess", "--entropy-model", model, "--data", big, "--out", out});
   EXPECT_EQ(fs::file_size(fs::path(out) / "entropies.f32"), (big_n + 2) * 4);
-  // The corpus is held (1 byte per byte); held too, its tokens and entropies were 12 bytes per byte more.
+  // The corpus is held (1 byte per byte), and while a .txt file is read its growing buffer and the copy
+  // into the corpus briefly hold up to 3 (measured 3.5 with the allocator's ~0.3 MiB noise between runs);
+  // held too, its tokens and entropies were 12 bytes per byte more, so the bound is 5.
   const long added_kb = static_cast<long>((big_n - small_n) >> 10);
-  EXPECT_LT(b.max_rss_kb - s.max_rss_kb, 2 * added_kb) << s.max_rss_kb << " KiB -> " << b.max_rss_kb;
+  EXPECT_LT(b.max_rss_kb - s.max_rss_kb, 5 * added_kb) << s.max_rss_kb << " KiB -> " << b.max_rss_kb;
 }
 
 TEST_F(CliMemory, StreamedPatchesEqualTheWholeInputOnes) {
