@@ -5,15 +5,18 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "bench/alloc_counter.h"
 #include "bench/blt_bench.h"
+#include "bench/read_bandwidth.h"
 #include "blas/gemm.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "data/tokenizer.h"
 #include "generate/generation.h"
+#include "generate/weight_reads.h"
 #include "io/file.h"
 #include "lm/entropies.h"
 #include "modeldir/blt_model.h"
@@ -140,6 +143,71 @@ modeldir::BltModel bench_entropy_blt(double target_patch) {
   return m;
 }
 
+namespace {
+
+// The cached arm on one prompt: one warm-up run (arenas and caches grow here; its allocations are the "cold"
+// figure), then the timed repeats. Every repeat does the same work step for step, so a step's time is its
+// best over them.
+struct CachedArm {
+  Run cold, last;
+  double prefill_s = 1e300, wall_s = 1e300, generate_s = 0;  // best prefill, best run, sum of best steps
+  bool identical = true;                                     // every repeat generated the warm-up's bytes
+};
+
+CachedArm run_cached(gen::Decoder& d, std::span<const int32_t> prompt, int64_t n, int64_t repeats) {
+  CachedArm a;
+  a.cold = generate_once(d, prompt, n);
+  std::vector<double> step_best(static_cast<size_t>(n), 1e300);
+  for (int64_t i = 0; i < repeats; ++i) {
+    a.last = generate_once(d, prompt, n);
+    a.identical = a.identical && a.last.ids == a.cold.ids;
+    a.prefill_s = std::min(a.prefill_s, a.last.prefill_s);
+    a.wall_s = std::min(a.wall_s, a.last.generate_s);
+    for (size_t j = 0; j < step_best.size(); ++j) step_best[j] = std::min(step_best[j], a.last.step_s[j]);
+  }
+  for (double x : step_best) a.generate_s += x;
+  return a;
+}
+
+// The --no-cache arm after `prompt` (n bytes) against the cached arm's bytes and bytes/s: the fields it adds
+// to the prompt's row.
+nlohmann::json no_cache_fields(modeldir::BltModel& m, std::span<const int32_t> prompt, const Run& cached,
+                               int64_t n, double cached_bps) {
+  const auto nocache = gen::make_decoder(&m, nullptr, false);
+  const Run nc = generate_once(*nocache, prompt, n);
+  int64_t same = 0;
+  while (same < n && nc.ids[static_cast<size_t>(same)] == cached.ids[static_cast<size_t>(same)]) ++same;
+  // The no-cache steps each recompute the whole context (one byte longer each step): their best.
+  const double nc_step = *std::min_element(nc.step_s.begin(), nc.step_s.end());
+  const double cached_flops = per(cached.generate_flops, static_cast<int64_t>(cached.ids.size()));
+  return {{"no_cache",
+           {{"bytes", n},
+            {"step_s", nc_step},
+            {"generate_wall_s", nc.generate_s},
+            {"bytes_per_s", 1.0 / nc_step},
+            {"global_steps_per_byte", per(static_cast<double>(nc.generate_steps), n)},
+            {"flops_per_byte", per(nc.generate_flops, n)},
+            {"allocations_per_step", per(static_cast<double>(nc.step_allocs), n)}}},
+          {"speedup", cached_bps * nc_step},
+          {"flops_ratio", per(nc.generate_flops, n) / cached_flops},
+          {"no_cache_bytes_equal_cached", same}};
+}
+
+// The memory-bandwidth bound of a cached run of `bytes` bytes and `steps` global steps at `bps` bytes/s: its
+// mean patch is bytes per global step (at least one step: a run too short to close a patch reads the global
+// weights at the next byte), the weights read per byte at that patch, and bandwidth / that.
+nlohmann::json bound_json(const gen::WeightReads& w, double gb_s, int64_t bytes, int64_t steps, double bps) {
+  const double mean_patch = static_cast<double>(bytes) / static_cast<double>(std::max<int64_t>(steps, 1));
+  const double per_byte = w.per_byte(mean_patch);
+  const double bound = gb_s * 1e9 / per_byte;
+  return {{"mean_patch", mean_patch},
+          {"weight_bytes_per_byte", per_byte},
+          {"bound_bytes_per_s", bound},
+          {"ratio", bps / bound}};
+}
+
+}  // namespace
+
 nlohmann::json run_generate_bench(const GenerateBenchOptions& opt) {
   if (opt.gen_bytes < 1 || opt.no_cache_bytes < 0 || opt.repeats < 1 || !(opt.target_patch >= 1.0))
     throw ConfigError("bench generate: needs --bytes >= 1, --no-cache-bytes >= 0, --repeats >= 1, --patch >= 1");
@@ -154,8 +222,13 @@ nlohmann::json run_generate_bench(const GenerateBenchOptions& opt) {
     prompts.push_back(data::encode(std::string_view(text).substr(0, static_cast<size_t>(p)), true, false));
   }
 
-  // The model, then per prompt the threshold calibrated on that prompt's entropies.
-  modeldir::BltModel m = bench_entropy_blt(opt.target_patch);
+  // The model (the given one, else the built-in one with per prompt the threshold calibrated on that prompt's
+  // entropies), the weights it reads per byte and the read bandwidth.
+  std::optional<modeldir::BltModel> own;
+  if (!opt.model) own.emplace(bench_entropy_blt(opt.target_patch));
+  modeldir::BltModel& m = opt.model ? *opt.model : *own;
+  if (!m.entropy || m.patcher.patching_mode != patching::PatchingMode::Entropy)
+    throw ConfigError("bench generate: the model needs entropy patching and its entropy model");
   const model::BltArgs& args = m.args;
   patching::PatcherArgs pa = m.patcher;
   lm::EntropyComputer ec(*m.entropy->model, {patching::kEntropyChunk, 4});
@@ -163,98 +236,79 @@ nlohmann::json run_generate_bench(const GenerateBenchOptions& opt) {
   std::vector<patching::Calibration> cals;
   for (const auto& p : prompts) {
     prompt_h.push_back(ec.compute(p));
-    cals.push_back(patching::calibrate_threshold(pa, std::span(&prompt_h.back(), 1), opt.target_patch, true));
+    if (!opt.model)
+      cals.push_back(
+          patching::calibrate_threshold(pa, std::span(&prompt_h.back(), 1), opt.target_patch, true));
   }
   const lm::LMTransformerArgs& ea = m.entropy->args;
   const int64_t entropy_params = m.entropy->params->numel();
+  const gen::WeightReads reads = gen::weight_reads(m);
+  const double gb_s = read_bandwidth_gb_s({.bytes = opt.bandwidth_bytes});
 
   nlohmann::json rows = nlohmann::json::array();
   for (size_t k = 0; k < prompts.size(); ++k) {
     const std::vector<int32_t>& prompt = prompts[k];
     const int64_t T0 = static_cast<int64_t>(prompt.size());
-    pa.threshold = cals[k].threshold;
-    m.patcher = pa;  // read by the decoders made below
-    m.entropy->patcher = pa;
+    if (!opt.model) {
+      pa.threshold = cals[k].threshold;
+      m.patcher = pa;  // read by the decoders made below
+      m.entropy->patcher = pa;
+    }
     const auto cached = gen::make_decoder(&m, nullptr, true);
     if (T0 + opt.gen_bytes > cached->capacity())
       throw ConfigError("bench generate: prompt + generated bytes exceed the context of " +
                         std::to_string(cached->capacity()));
-    // One warm-up run (arenas and caches grow here; its allocations are the "cold" figure), then the timed
-    // repeats. Every repeat does the same work step for step, so a step's time is its best over them.
-    const Run cold = generate_once(*cached, prompt, opt.gen_bytes);
-    Run last;
-    std::vector<double> step_best(static_cast<size_t>(opt.gen_bytes), 1e300);
-    double best_prefill = 1e300, best_wall = 1e300;
-    bool identical = true;
-    for (int64_t i = 0; i < opt.repeats; ++i) {
-      last = generate_once(*cached, prompt, opt.gen_bytes);
-      identical = identical && last.ids == cold.ids;
-      best_prefill = std::min(best_prefill, last.prefill_s);
-      best_wall = std::min(best_wall, last.generate_s);
-      for (size_t j = 0; j < step_best.size(); ++j) step_best[j] = std::min(step_best[j], last.step_s[j]);
-    }
-    double cached_s = 0;
-    for (double x : step_best) cached_s += x;
+    const CachedArm ca = run_cached(*cached, prompt, opt.gen_bytes, opt.repeats);
+    const Run& last = ca.last;
     // The generated bytes re-patched offline (the whole context, as the no-cache path patches it).
     std::vector<int32_t> context(prompt);
     context.insert(context.end(), last.ids.begin(), last.ids.end());
     const int64_t gen_patches = starts_in(pa, ec, context, T0, T0 + opt.gen_bytes);
     const double mean_gen_patch = gen_patches ? static_cast<double>(opt.gen_bytes) / static_cast<double>(gen_patches) : 0.0;
-
-    const auto nocache = gen::make_decoder(&m, nullptr, false);
-    const Run nc = generate_once(*nocache, prompt, n_nc);
-    int64_t same = 0;
-    while (same < n_nc && nc.ids[static_cast<size_t>(same)] == cold.ids[static_cast<size_t>(same)]) ++same;
-
-    // The no-cache steps each recompute the whole context (one byte longer each step): their best.
-    const double nc_step = *std::min_element(nc.step_s.begin(), nc.step_s.end());
-    const double cached_bps = static_cast<double>(opt.gen_bytes) / cached_s;
-    const double nc_bps = 1.0 / nc_step;
-    rows.push_back(
-        {{"prompt_bytes", opt.prompt_bytes[k]},
-         {"prompt_tokens", T0},
-         {"threshold", cals[k].threshold},
-         {"prompt_mean_patch", mean_patch(patching::patch_lengths(pa, prompt, prompt_h[k], true))},
-         {"calibration_clamped", cals[k].clamped},
-         {"cached",
-          {{"bytes", opt.gen_bytes},
-           {"prefill_s", best_prefill},
-           {"prefill_bytes_per_s", static_cast<double>(T0) / best_prefill},
-           {"generate_s", cached_s},
-           {"generate_wall_s", best_wall},
-           {"bytes_per_s", cached_bps},
-           {"global_steps", last.generate_steps},
-           {"global_steps_per_byte", per(static_cast<double>(last.generate_steps), opt.gen_bytes)},
-           {"generated_patches", gen_patches},
-           {"mean_generated_patch", mean_gen_patch},
-           {"inverse_mean_generated_patch", per(static_cast<double>(gen_patches), opt.gen_bytes)},
-           {"steps_equal_patches", last.generate_steps == gen_patches},
-           {"flops_per_byte", per(last.generate_flops, opt.gen_bytes)},
-           {"prefill_allocations", last.prefill_allocs},
-           {"allocations_per_step", per(static_cast<double>(last.step_allocs), opt.gen_bytes)},
-           {"max_allocations_in_a_step", last.max_step_allocs},
-           {"cold_allocations_per_step", per(static_cast<double>(cold.step_allocs), opt.gen_bytes)},
-           {"repeats_identical", identical},
-           {"text_head", data::printable(data::decode(std::vector<int32_t>(
-                             last.ids.begin(), last.ids.begin() + std::min<int64_t>(opt.gen_bytes, 64))))}}},
-         {"no_cache",
-          {{"bytes", n_nc},
-           {"step_s", nc_step},
-           {"generate_wall_s", nc.generate_s},
-           {"bytes_per_s", nc_bps},
-           {"global_steps_per_byte", per(static_cast<double>(nc.generate_steps), n_nc)},
-           {"flops_per_byte", per(nc.generate_flops, n_nc)},
-           {"allocations_per_step", per(static_cast<double>(nc.step_allocs), n_nc)}}},
-         {"speedup", cached_bps / nc_bps},
-         {"flops_ratio", per(nc.generate_flops, n_nc) / per(last.generate_flops, opt.gen_bytes)},
-         {"no_cache_bytes_equal_cached", same}});
+    const double cached_bps = static_cast<double>(opt.gen_bytes) / ca.generate_s;
+    nlohmann::json row = {
+        {"prompt_bytes", opt.prompt_bytes[k]},
+        {"prompt_tokens", T0},
+        {"threshold", pa.threshold},
+        {"calibrated", !opt.model},
+        {"prompt_mean_patch", mean_patch(patching::patch_lengths(pa, prompt, prompt_h[k], true))},
+        {"calibration_clamped", !opt.model && cals[k].clamped},
+        {"cached",
+         {{"bytes", opt.gen_bytes},
+          {"prefill_s", ca.prefill_s},
+          {"prefill_bytes_per_s", static_cast<double>(T0) / ca.prefill_s},
+          {"generate_s", ca.generate_s},
+          {"generate_wall_s", ca.wall_s},
+          {"bytes_per_s", cached_bps},
+          {"global_steps", last.generate_steps},
+          {"global_steps_per_byte", per(static_cast<double>(last.generate_steps), opt.gen_bytes)},
+          {"generated_patches", gen_patches},
+          {"mean_generated_patch", mean_gen_patch},
+          {"inverse_mean_generated_patch", per(static_cast<double>(gen_patches), opt.gen_bytes)},
+          {"steps_equal_patches", last.generate_steps == gen_patches},
+          {"flops_per_byte", per(last.generate_flops, opt.gen_bytes)},
+          {"prefill_allocations", last.prefill_allocs},
+          {"allocations_per_step", per(static_cast<double>(last.step_allocs), opt.gen_bytes)},
+          {"max_allocations_in_a_step", last.max_step_allocs},
+          {"cold_allocations_per_step", per(static_cast<double>(ca.cold.step_allocs), opt.gen_bytes)},
+          {"repeats_identical", ca.identical},
+          {"bound", bound_json(reads, gb_s, opt.gen_bytes, last.generate_steps, cached_bps)},
+          {"text_head", data::printable(data::decode(std::vector<int32_t>(
+                            last.ids.begin(), last.ids.begin() + std::min<int64_t>(opt.gen_bytes, 64))))}}}};
+    if (opt.no_cache_arm) row.update(no_cache_fields(m, prompt, ca.cold, n_nc, cached_bps));
+    rows.push_back(row);
   }
 
   nlohmann::json target = nullptr;
   for (const auto& r : rows)
-    if (r["prompt_bytes"] == 2048)
+    if (r["prompt_bytes"] == 2048 && r.contains("speedup"))
       target = {{"prompt_bytes", 2048}, {"min_speedup", 50}, {"met", r["speedup"].get<double>() >= 50.0}};
   return {{"threads", blas::num_threads()},
+          {"read_bandwidth_gb_s", gb_s},
+          {"weight_reads",
+           {{"byte_matrices", reads.byte_matrices},
+            {"byte_rows", reads.byte_rows},
+            {"patch_matrices", reads.patch_matrices}}},
           {"config",
            {{"dim_global", args.dim_global},
             {"n_layers_global", args.n_layers_global},
@@ -267,12 +321,54 @@ nlohmann::json run_generate_bench(const GenerateBenchOptions& opt) {
             {"entropy_n_layers", ea.n_layers},
             {"entropy_parameters", entropy_params},
             {"patching", "entropy"},
-            {"target_mean_patch", opt.target_patch},
+            {"target_mean_patch", opt.model ? nlohmann::json(nullptr) : nlohmann::json(opt.target_patch)},
             {"sampling", "greedy over byte ids"},
             {"text", path}}},
           {"prompts", rows},
           {"target", target}};
 }
+
+namespace {
+
+// The prompt's no-cache row of the table, or nothing when the arm did not run.
+std::string no_cache_line(const nlohmann::json& p) {
+  if (!p.contains("no_cache")) return "";
+  const auto& nc = p["no_cache"];
+  char sp[32], line[256];
+  std::snprintf(sp, sizeof sp, "%.1fx", p["speedup"].get<double>());
+  std::snprintf(line, sizeof line, "%6lld  no-cache  %6lld  %11s  %8.1f  %7s  %7.2f  %12s  %7.3g  %11.2f\n",
+                p["prompt_bytes"].get<long long>(), nc["bytes"].get<long long>(), "",
+                nc["bytes_per_s"].get<double>(), sp, nc["global_steps_per_byte"].get<double>(), "",
+                nc["flops_per_byte"].get<double>(), nc["allocations_per_step"].get<double>());
+  return line;
+}
+
+// The memory-bandwidth bound lines: the weights read per byte and, per prompt, the bound against achieved.
+std::string bound_lines(const nlohmann::json& r) {
+  const auto& w = r["weight_reads"];
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "read bandwidth %.2f GB/s; weights read per generated byte: %.2f MB of matrices + %.1f kB of "
+                "embedding rows, plus %.2f MB per patch\n",
+                r["read_bandwidth_gb_s"].get<double>(), w["byte_matrices"].get<double>() / 1e6,
+                w["byte_rows"].get<double>() / 1e3, w["patch_matrices"].get<double>() / 1e6);
+  std::string out = line;
+  for (const auto& p : r["prompts"]) {
+    const auto& ca = p["cached"];
+    const auto& b = ca["bound"];
+    std::snprintf(
+        line, sizeof line,
+        "prompt %lld: generated %.2f B/s; at mean patch %.2f, %.2f MB of weights per byte -> bound %.2f B/s "
+        "(read bandwidth / weight bytes per byte); achieved %.3f of the bound\n",
+        p["prompt_bytes"].get<long long>(), ca["bytes_per_s"].get<double>(), b["mean_patch"].get<double>(),
+        b["weight_bytes_per_byte"].get<double>() / 1e6, b["bound_bytes_per_s"].get<double>(),
+        b["ratio"].get<double>());
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string generate_bench_table(const nlohmann::json& r) {
   std::ostringstream o;
@@ -287,44 +383,51 @@ std::string generate_bench_table(const nlohmann::json& r) {
                 c["entropy_parameters"].get<long long>(), c["entropy_dim"].get<long long>(),
                 c["entropy_n_layers"].get<long long>());
   o << line;
+  if (c.contains("model")) o << "model " << c["model"].get<std::string>() << "\n";
   for (const auto& p : r["prompts"]) {
-    std::snprintf(line, sizeof line,
-                  "prompt %lld bytes: entropy threshold %.6f nats calibrated to mean patch %.2f (target %.2f)%s\n",
-                  p["prompt_bytes"].get<long long>(), p["threshold"].get<double>(), p["prompt_mean_patch"].get<double>(),
-                  c["target_mean_patch"].get<double>(), p["calibration_clamped"].get<bool>() ? " (clamped)" : "");
+    if (p["calibrated"].get<bool>())
+      std::snprintf(
+          line, sizeof line,
+          "prompt %lld bytes: entropy threshold %.6f nats calibrated to mean patch %.2f (target %.2f)%s\n",
+          p["prompt_bytes"].get<long long>(), p["threshold"].get<double>(),
+          p["prompt_mean_patch"].get<double>(), c["target_mean_patch"].get<double>(),
+          p["calibration_clamped"].get<bool>() ? " (clamped)" : "");
+    else
+      std::snprintf(line, sizeof line,
+                    "prompt %lld bytes: the model's entropy threshold %.6f nats, mean patch %.2f\n",
+                    p["prompt_bytes"].get<long long>(), p["threshold"].get<double>(),
+                    p["prompt_mean_patch"].get<double>());
     o << line;
   }
   o << "prompt  arm        bytes  prefill B/s   gen B/s  speedup  steps/B  1/mean_patch  FLOPs/B  allocs/step\n";
   for (const auto& p : r["prompts"]) {
     const auto& ca = p["cached"];
-    const auto& nc = p["no_cache"];
     std::snprintf(line, sizeof line, "%6lld  cached    %6lld  %11.0f  %8.1f  %7s  %7.4f  %12.4f  %7.3g  %11.2f\n",
                   p["prompt_bytes"].get<long long>(), ca["bytes"].get<long long>(),
                   ca["prefill_bytes_per_s"].get<double>(), ca["bytes_per_s"].get<double>(), "",
                   ca["global_steps_per_byte"].get<double>(), ca["inverse_mean_generated_patch"].get<double>(),
                   ca["flops_per_byte"].get<double>(), ca["allocations_per_step"].get<double>());
-    o << line;
-    char sp[32];
-    std::snprintf(sp, sizeof sp, "%.1fx", p["speedup"].get<double>());
-    std::snprintf(line, sizeof line, "%6lld  no-cache  %6lld  %11s  %8.1f  %7s  %7.2f  %12s  %7.3g  %11.2f\n",
-                  p["prompt_bytes"].get<long long>(), nc["bytes"].get<long long>(), "", nc["bytes_per_s"].get<double>(),
-                  sp, nc["global_steps_per_byte"].get<double>(), "", nc["flops_per_byte"].get<double>(),
-                  nc["allocations_per_step"].get<double>());
-    o << line;
+    o << line << no_cache_line(p);
   }
   for (const auto& p : r["prompts"]) {
     const auto& ca = p["cached"];
-    std::snprintf(line, sizeof line,
-                  "prompt %lld: generated %lld patches (mean %.2f bytes), global steps == "
-                  "patches: %s; cached allocations per step %.2f warm (max %lld in one step), %.2f cold, prefill "
-                  "%lld; repeats identical: %s; no-cache bytes equal to cached: %lld/%lld\n",
-                  p["prompt_bytes"].get<long long>(), ca["generated_patches"].get<long long>(), ca["mean_generated_patch"].get<double>(),
-                  ca["steps_equal_patches"].get<bool>() ? "yes" : "NO", ca["allocations_per_step"].get<double>(),
-                  ca["max_allocations_in_a_step"].get<long long>(), ca["cold_allocations_per_step"].get<double>(),
-                  ca["prefill_allocations"].get<long long>(), ca["repeats_identical"].get<bool>() ? "yes" : "NO",
-                  p["no_cache_bytes_equal_cached"].get<long long>(), p["no_cache"]["bytes"].get<long long>());
+    std::snprintf(
+        line, sizeof line,
+        "prompt %lld: generated %lld patches (mean %.2f bytes), global steps == "
+        "patches: %s; cached allocations per step %.2f warm (max %lld in one step), %.2f cold, prefill "
+        "%lld; repeats identical: %s",
+        p["prompt_bytes"].get<long long>(), ca["generated_patches"].get<long long>(),
+        ca["mean_generated_patch"].get<double>(), ca["steps_equal_patches"].get<bool>() ? "yes" : "NO",
+        ca["allocations_per_step"].get<double>(), ca["max_allocations_in_a_step"].get<long long>(),
+        ca["cold_allocations_per_step"].get<double>(), ca["prefill_allocations"].get<long long>(),
+        ca["repeats_identical"].get<bool>() ? "yes" : "NO");
     o << line;
+    if (p.contains("no_cache"))
+      o << "; no-cache bytes equal to cached: " << p["no_cache_bytes_equal_cached"].get<long long>() << "/"
+        << p["no_cache"]["bytes"].get<long long>();
+    o << "\n";
   }
+  o << bound_lines(r);
   if (!r["target"].is_null())
     o << "target (cached >= 50x no-cache at the 2048-byte prompt): " << (r["target"]["met"].get<bool>() ? "met" : "NOT met")
       << "\n";

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <string>
 
+#include "core/error.h"
+
 namespace blt {
 
 Arena::Arena(size_t initial_bytes) { add_chunk(initial_bytes); }
@@ -55,6 +57,17 @@ void Arena::reset() {
   for (Chunk& c : chunks_) c.used = 0;
   current_ = 0;
   used_total_ = 0;
+  ++resets_;
+}
+
+void Arena::rewind(const Mark& m) {
+  BLT_ASSERT(m.resets == resets_ && m.chunk <= current_ && m.used_total <= used_total_ &&
+                 (m.chunk < current_ || m.used <= chunks_[current_].used),
+             "[arena] rewind to a mark that is not behind the current position");
+  for (size_t c = m.chunk + 1; c <= current_; ++c) chunks_[c].used = 0;
+  chunks_[m.chunk].used = m.used;
+  current_ = m.chunk;
+  used_total_ = m.used_total;
 }
 
 }  // namespace blt

@@ -1,7 +1,10 @@
 // Storage allocation and TensorView reshaping/slicing.
 #include "core/tensor.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <string>
@@ -23,6 +26,17 @@ Storage::Storage(size_t bytes) : bytes_(bytes), release_(nullptr) {
   size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
   data_ = std::aligned_alloc(kAlign, rounded == 0 ? kAlign : rounded);
   if (!data_) throw std::bad_alloc();
+}
+
+std::shared_ptr<Storage> Storage::zeroed(size_t bytes) {
+  if (bytes < kLazyZeroBytes) {
+    auto s = std::make_shared<Storage>(bytes);
+    std::memset(s->data(), 0, bytes);
+    return s;
+  }
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return std::make_shared<Storage>(p, bytes, [](void* data, size_t n) { munmap(data, n); });
 }
 
 Storage::~Storage() {
@@ -60,9 +74,9 @@ Tensor Tensor::empty(Shape shape, DType dtype) {
 }
 
 Tensor Tensor::zeros(Shape shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  t.view().zero();
-  return t;
+  auto storage = Storage::zeroed(checked_nbytes(shape, dtype));
+  TensorView v(storage->data(), shape, dtype);
+  return Tensor(std::move(storage), v);
 }
 
 Tensor Tensor::from(std::span<const float> values, Shape shape) {

@@ -26,6 +26,11 @@ class Storage {
   // 64-byte aligned, uninitialised; blt::Error when rounding `bytes` up to kAlign would wrap.
   explicit Storage(size_t bytes);
   Storage(void* data, size_t bytes, void (*release)(void*, size_t)) : data_(data), bytes_(bytes), release_(release) {}
+  // 64-byte aligned and zero-filled. From kLazyZeroBytes up the zeros are the kernel's fresh anonymous
+  // pages, committed (and cleared) on first touch: a big buffer of which a run uses a prefix (a KV cache
+  // sized for the whole context) costs only the pages it writes, in time and in RSS.
+  static std::shared_ptr<Storage> zeroed(size_t bytes);
+  static constexpr size_t kLazyZeroBytes = size_t{1} << 20;
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

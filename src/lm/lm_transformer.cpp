@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/layer_carry.h"
 #include "ops/embedding.h"
 #include "ops/mask.h"
 
@@ -41,7 +42,8 @@ Var LMTransformer::forward(Graph& g, std::span<const int32_t> tokens, int64_t B,
   const nn::SelfAttnContext ctx{&rope_, {pos, static_cast<size_t>(T)}, ranges};
 
   Var h = ops::embedding(g, reg_->var(tok_embeddings_), tokens, Shape{B, T});
-  for (const auto& layer : layers_) h = layer(g, h, ctx);
+  LayerCarry carry(g, {h.shape()}, h.dtype());
+  for (const auto& layer : layers_) h = carry.keep(layer(g, h, ctx));
   return output_(g, norm_(g, h));
 }
 

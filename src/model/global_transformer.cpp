@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/layer_carry.h"
 #include "ops/mask.h"
 
 namespace blt::model {
@@ -28,9 +29,11 @@ Var GlobalTransformer::operator()(Graph& g, const Var& h_in, std::span<const int
   const nn::SelfAttnContext ctx{&rope_, {pos, static_cast<size_t>(P)}, ranges(g, global_tokens, B, P)};
   Var h = h_in;
   if (token_proj_ && h.shape().last() != args_->dim_global) h = (*token_proj_)(g, h);
+  LayerCarry carry(g, {h.shape()}, h.dtype());
   for (size_t l = 0; l < layers_.size(); ++l) {
     h = layers_[l](g, h, ctx);
     g.trace(LayerName("global_transformer", static_cast<int64_t>(l), "out"), h.value);
+    h = carry.keep(h);
   }
   return h;
 }

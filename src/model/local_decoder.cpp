@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/layer_carry.h"
 #include "ops/elementwise.h"
 #include "ops/gather.h"
 
@@ -33,6 +34,7 @@ Var LocalDecoder::operator()(Graph& g, const Var& embeds, const Var& h_global, c
   g.trace("decoder_patch_embeds", patch_embeds.value);
   Var h = args_->cross_attn_decoder ? embeds : ops::add(g, embeds, patch_embeds);
   const auto& layers = stack_.layers();
+  LayerCarry carry(g, {h.shape()}, h.dtype());  // patch_embeds, allocated before it, stays
   for (size_t i = 0; i < layers.size(); ++i) {
     if (args_->cross_attn_decoder && (i == 0 || args_->cross_attn_all_layers_decoder)) {
       FlopScope scope(g.flops(), "decoder_cross_attn");
@@ -41,6 +43,7 @@ Var LocalDecoder::operator()(Graph& g, const Var& embeds, const Var& h_global, c
     }
     h = layers[i](g, h, ctx.self);
     g.trace(LayerName("local_decoder", static_cast<int64_t>(i), "out"), h.value);
+    h = carry.keep(h);
   }
   return output_(g, norm_(g, h));
 }

@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 
+#include "core/layer_carry.h"
 #include "ops/concat.h"
 #include "ops/elementwise.h"
 #include "ops/segment_pool.h"
@@ -36,20 +37,24 @@ LocalEncoder::Output LocalEncoder::operator()(Graph& g, const Var& embeds, const
   const int64_t B = layout.B, P = layout.P, D = stack_.dim(), n = static_cast<int64_t>(stack_.layers().size());
   Output out;
   Var h = embeds;
+  // Carried: h and the patch queries once made (a layer's h is read by its own cross attention only).
+  LayerCarry carry(g, {h.shape(), Shape{B, args_->cross_attn_encoder ? P * args_->k() : 0, D}}, h.dtype());
   for (int64_t i = 0; i < n; ++i) {
     h = stack_.layers()[i](g, h, ctx.self);
     g.trace(LayerName("local_encoder", i, "out"), h.value);
-    if (!args_->cross_attn_encoder || !(i == n - 1 || args_->cross_attn_all_layers_encoder)) continue;
-    FlopScope scope(g.flops(), "encoder_cross_attn");
-    if (!out.patch_embeds.value.defined()) {
-      // Patch queries, once: pool each patch's bytes, project to k slots of width D.
-      const Var pooled = ops::segment_pool(g, h, layout.offsets, P, pool_modes_.front());
-      out.patch_embeds = (*stack_.patch_projection())(g, pooled).reshape(Shape{B, P * args_->k(), D});
+    if (args_->cross_attn_encoder && (i == n - 1 || args_->cross_attn_all_layers_encoder)) {
+      FlopScope scope(g.flops(), "encoder_cross_attn");
+      if (!out.patch_embeds.value.defined()) {
+        // Patch queries, once: pool each patch's bytes, project to k slots of width D.
+        const Var pooled = ops::segment_pool(g, h, layout.offsets, P, pool_modes_.front());
+        out.patch_embeds = (*stack_.patch_projection())(g, pooled).reshape(Shape{B, P * args_->k(), D});
+      }
+      const auto& cross = stack_.cross()[args_->cross_attn_all_layers_encoder ? i : 0];
+      // The reference adds the cross output (itself x + attention) to x: 2·x + attention.
+      out.patch_embeds = ops::add(g, out.patch_embeds, cross(g, out.patch_embeds, h, ctx.cross));
+      g.trace(LayerName("local_encoder", i, "patch_embeds"), out.patch_embeds.value);
     }
-    const auto& cross = stack_.cross()[args_->cross_attn_all_layers_encoder ? i : 0];
-    // The reference adds the cross output (itself x + attention) to x: 2·x + attention.
-    out.patch_embeds = ops::add(g, out.patch_embeds, cross(g, out.patch_embeds, h, ctx.cross));
-    g.trace(LayerName("local_encoder", i, "patch_embeds"), out.patch_embeds.value);
+    carry.keep({&h, &out.patch_embeds});
   }
   out.h = h;
   return out;

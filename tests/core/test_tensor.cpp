@@ -1,9 +1,12 @@
 // Tensor/TensorView: alignment, reshape, slice, shape errors; size arithmetic
 // that must throw rather than wrap (Shape::numel, Arena, ParamRegistry, gemm).
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "blas/gemm.h"
 #include "core/arena.h"
@@ -17,6 +20,38 @@ TEST(Tensor, StorageIs64ByteAligned) {
   for (int64_t n : {1, 3, 17, 1000}) {
     Tensor t = Tensor::zeros(Shape{n}, DType::F32);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(t.view().raw()) % 64, 0u);
+  }
+}
+
+// Pages of [p, p + bytes) resident in memory (mincore).
+size_t resident_pages(const void* p, size_t bytes) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(p) / page * page;
+  const size_t n = (reinterpret_cast<uintptr_t>(p) + bytes - begin + page - 1) / page;
+  std::vector<unsigned char> in(n);
+  EXPECT_EQ(mincore(reinterpret_cast<void*>(begin), n * page, in.data()), 0);
+  size_t r = 0;
+  for (unsigned char c : in) r += c & 1;
+  return r;
+}
+
+TEST(Tensor, BigZerosCostOnlyThePagesWritten) {
+  // 64 MiB of zeros (a KV cache for a long context): zero everywhere, but memory is committed only where
+  // written, not all at once as a memset would.
+  const int64_t n = 16 << 20;
+  Tensor t = Tensor::zeros(Shape{n, 1}, DType::F32);
+  const float* f = t.data<float>();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(f) % 64, 0u);
+  EXPECT_LT(resident_pages(f, n * sizeof(float)), 64u);
+  t.data<float>()[n / 2] = 3.f;
+  EXPECT_EQ(f[0], 0.f);
+  EXPECT_EQ(f[n - 1], 0.f);
+  EXPECT_EQ(f[n / 2], 3.f);
+  EXPECT_LT(resident_pages(f, n * sizeof(float)), 64u);
+  // Small ones come from the heap, zeroed all the same.
+  for (int64_t m : {0, 1, 1000, 200000}) {
+    Tensor s = Tensor::zeros(Shape{m}, DType::F32);
+    for (int64_t i = 0; i < m; ++i) ASSERT_EQ(s.data<float>()[i], 0.f) << m << " " << i;
   }
 }
 
