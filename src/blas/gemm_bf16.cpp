@@ -1,6 +1,9 @@
-// blas::gemm_bf16 on oneDNN's matmul. One CPU engine; one stream per thread. A matmul
-// primitive is made once per Key (shape, transposes, leading dimensions, alpha, beta, threads)
-// and kept in an LRU of kCacheCapacity entries, since BLT patch counts (hence M) vary by batch.
+// blas::gemm_bf16 on oneDNN's matmul, except the few-row linear forward (A (M,K)·Bᵀ with
+// M <= kGemvMaxRows: cached decoding), which blas/gemv_bf16.h reads at the memory bandwidth.
+// One CPU engine; one stream per thread. A matmul primitive, its memory objects and its
+// scratchpad layout are made once per Key (shape, transposes, leading dimensions, alpha, beta,
+// threads) and kept in an LRU of kCacheCapacity entries, since BLT patch counts (hence M) vary
+// by batch; a warm call allocates only what oneDNN's own execute does (its argument map).
 // Operands are strided views of the caller's memory (transposes and leading dimensions are
 // strides: no copies); alpha is oneDNN's output scale, beta != 0 a sum post-op.
 // Threads: the Debian oneDNN runs on OpenMP and takes omp_get_max_threads() threads, so
@@ -14,13 +17,16 @@
 #include <bit>
 #include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <utility>
 
 #include "blas/cpu_features.h"
+#include "blas/gemv_bf16.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace blt::blas {
 
@@ -53,20 +59,27 @@ const dnnl::engine& cpu_engine() {
   return engine;
 }
 
-// The primitive and its three operand layouts: op(A) (M,K) bf16, op(B) (K,N) bf16, C (M,N) f32.
+// The primitive, its three operand layouts op(A) (M,K) bf16, op(B) (K,N) bf16, C (M,N) f32, and
+// memory objects for them and the user scratchpad, made once and pointed at each call's buffers
+// (set_data_handle): oneDNN's C++ memory objects and argument map allocate when made per call.
+// `bound` guards the memory objects: concurrent calls of one shape take turns.
 struct Entry {
   dnnl::memory::desc a, b, c;
   dnnl::matmul matmul;
+  dnnl::memory ma, mb, mc, scratchpad;
+  size_t scratchpad_bytes = 0;
+  std::shared_ptr<std::mutex> bound = std::make_shared<std::mutex>();
 };
 
 Entry make_entry(const Key& k) {
   using dt = dnnl::memory::data_type;
   using dims = dnnl::memory::dims;
-  Entry e{{{k.M, k.K}, dt::bf16, k.ta ? dims{1, k.lda} : dims{k.lda, 1}},
-          {{k.K, k.N}, dt::bf16, k.tb ? dims{1, k.ldb} : dims{k.ldb, 1}},
-          {{k.M, k.N}, dt::f32, dims{k.ldc, 1}},
-          {}};
+  Entry e;
+  e.a = dnnl::memory::desc({k.M, k.K}, dt::bf16, k.ta ? dims{1, k.lda} : dims{k.lda, 1});
+  e.b = dnnl::memory::desc({k.K, k.N}, dt::bf16, k.tb ? dims{1, k.ldb} : dims{k.ldb, 1});
+  e.c = dnnl::memory::desc({k.M, k.N}, dt::f32, dims{k.ldc, 1});
   dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const float alpha = std::bit_cast<float>(k.alpha_bits), beta = std::bit_cast<float>(k.beta_bits);
   if (alpha != 1.f) attr.set_output_scales(0, {alpha});
   if (beta != 0.f) {
@@ -74,8 +87,38 @@ Entry make_entry(const Key& k) {
     ops.append_sum(beta);
     attr.set_post_ops(ops);
   }
-  e.matmul = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(e.a, e.b, e.c), attr, cpu_engine()));
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(e.a, e.b, e.c), attr, cpu_engine());
+  e.matmul = dnnl::matmul(pd);
+  const dnnl::engine& engine = cpu_engine();
+  e.ma = dnnl::memory(e.a, engine, DNNL_MEMORY_NONE);
+  e.mb = dnnl::memory(e.b, engine, DNNL_MEMORY_NONE);
+  e.mc = dnnl::memory(e.c, engine, DNNL_MEMORY_NONE);
+  e.scratchpad = dnnl::memory(pd.scratchpad_desc(), engine, DNNL_MEMORY_NONE);
+  e.scratchpad_bytes = pd.scratchpad_desc().get_size();
   return e;
+}
+
+// This thread's scratchpad, at least `bytes` long (grow-only: a warm call allocates nothing).
+void* scratchpad(size_t bytes) {
+  thread_local std::unique_ptr<Storage> buffer;
+  if (!buffer || buffer->bytes() < bytes) buffer = std::make_unique<Storage>(bytes);
+  return buffer->data();
+}
+
+// C = op(A)·op(B) (alpha, beta as in e's primitive) through the C API's argument array.
+void execute(const Entry& e, const bf16* A, const bf16* B, float* C) {
+  thread_local dnnl::stream stream(cpu_engine());
+  std::lock_guard lock(*e.bound);
+  e.ma.set_data_handle(const_cast<bf16*>(A));
+  e.mb.set_data_handle(const_cast<bf16*>(B));
+  e.mc.set_data_handle(C);
+  e.scratchpad.set_data_handle(scratchpad(e.scratchpad_bytes));
+  const dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, e.ma.get()},
+                                  {DNNL_ARG_WEIGHTS, e.mb.get()},
+                                  {DNNL_ARG_DST, e.mc.get()},
+                                  {DNNL_ARG_SCRATCHPAD, e.scratchpad.get()}};
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(e.matmul.get(), stream.get(), 4, args), "could not execute");
+  stream.wait();
 }
 
 // Most recently used first; index_ finds a key's list node.
@@ -148,13 +191,10 @@ void gemm_bf16(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
     return;
   }
+  if (!ta && tb && M <= kGemvMaxRows && has_gemv_bf16())  // decoding's few rows: blas/gemv_bf16.h
+    return gemv_bf16(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   try {
-    const Entry e = cache().get(key);
-    const dnnl::engine& engine = cpu_engine();
-    thread_local dnnl::stream stream(engine);
-    dnnl::memory a(e.a, engine, const_cast<bf16*>(A)), b(e.b, engine, const_cast<bf16*>(B)), c(e.c, engine, C);
-    e.matmul.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
-    stream.wait();
+    execute(cache().get(key), A, B, C);
   } catch (const dnnl::error& err) {
     throw Error(describe(key) + ": oneDNN: " + err.what());
   }

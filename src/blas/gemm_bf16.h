@@ -2,7 +2,8 @@
 // with A, B in bf16 and float32 accumulation, through oneDNN's matmul (AMX-BF16 or
 // AVX512-BF16, chosen by oneDNN at run time). Row-major, same conventions as blas::gemm.
 // Primitives are created once per (shape, transposes, leading dimensions, beta != 0)
-// and cached. Conversions between float32 and bf16 arrays are here too, vectorised with
+// and cached; a few rows times a transposed B (decoding's linear forward) take an
+// AVX512-BF16 kernel instead (blas/gemv_bf16.h). Conversions between float32 and bf16 arrays are here too, vectorised with
 // AVX512-BF16 where the CPU has it and portable otherwise (bit-identical either way).
 #pragma once
 

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "eval/window_pieces.h"
 #include "ops/cross_entropy.h"
 
 namespace blt::eval {
@@ -22,6 +23,27 @@ void EvalResult::finish() {
     if (f > 0) flops_per_byte[name] = f / static_cast<double>(n_positions);
 }
 
+namespace {
+
+// One piece x (N) -> y (N) with its layout: Σ NLL(y) in nats, and its targets and patches added to `r`.
+double score_piece(const modeldir::BltModel& m, Graph& g, std::span<const int32_t> x,
+                   std::span<const int32_t> y, const patching::PatchLayout& layout, Tracer* tracer,
+                   EvalResult& r) {
+  g.reset();
+  g.set_tracer(r.n_positions == 0 ? tracer : nullptr);
+  const Var logits = m.model->forward(g, x, layout);
+  g.trace("logits", logits.value);
+  const double nll = ops::cross_entropy(g, logits, y, ops::Reduction::Sum).value.at(0);
+  r.n_positions += static_cast<int64_t>(x.size());
+  for (int32_t l : layout.lengths) {
+    r.length_sum += l;
+    r.n_patches += l > 0;
+  }
+  return nll;
+}
+
+}  // namespace
+
 EvalResult evaluate(const modeldir::BltModel& m, patching::RowPatcher& patcher, data::EvalWindows& windows,
                     int64_t max_targets, const std::function<void(int64_t, int64_t)>& progress,
                     Tracer* tracer, EvalShare share) {
@@ -29,6 +51,7 @@ EvalResult evaluate(const modeldir::BltModel& m, patching::RowPatcher& patcher, 
   g.set_recording(false);
   g.set_precision(m.params->precision());
   patching::PatchLayout layout;
+  WindowPieces pieces(m.args.max_seqlen);
   data::EvalWindow w;
   EvalResult r;
   const double entropy_before = patcher.entropy_flops();
@@ -44,19 +67,16 @@ EvalResult evaluate(const modeldir::BltModel& m, patching::RowPatcher& patcher, 
     if (!share.mine(i)) continue;
     x = x.first(keep);
     y = y.first(keep);
-    const int64_t N = static_cast<int64_t>(x.size());
-    patcher.layout(x, 1, N, layout);
-    g.reset();
-    g.set_tracer(r.n_positions == 0 ? tracer : nullptr);
-    const Var logits = m.model->forward(g, x, layout);
-    g.trace("logits", logits.value);
-    r.window_nll.push_back(ops::cross_entropy(g, logits, y, ops::Reduction::Sum).value.at(0));
-    r.nll += r.window_nll.back();
-    r.n_positions += N;
-    for (int32_t l : layout.lengths) {
-      r.length_sum += l;
-      r.n_patches += l > 0;
+    double nll = 0;  // the window's pieces, added in order
+    while (!x.empty()) {
+      patcher.layout(x, 1, static_cast<int64_t>(x.size()), layout);
+      const auto k = static_cast<size_t>(pieces.fit(patcher, x, layout));
+      nll += score_piece(m, g, x.first(k), y.first(k), layout, tracer, r);
+      x = x.subspan(k);
+      y = y.subspan(k);
     }
+    r.window_nll.push_back(nll);
+    r.nll += nll;
     if (progress) progress(done, total);
   }
   for (const auto& e : g.flops().entries()) r.flops[e.name] += e.forward;

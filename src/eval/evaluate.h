@@ -2,8 +2,9 @@
 // y = bytes + [EOS]; entropies from the entropy model on x; patch lengths
 // from the patcher on x with include_next_token; BPB = Σ NLL(y) / ln 2 / |y|.
 // Documents longer than one window are cut into consecutive windows of
-// max_encoder_seq_length tokens, each with fresh context. Also reports the
-// mean patch size and the FLOPs executed per byte, by component.
+// max_encoder_seq_length tokens, each with fresh context; a window with more
+// patches than max_seqlen is run in consecutive pieces (eval/window_pieces.h).
+// Also reports the mean patch size and the FLOPs executed per byte, by component.
 #pragma once
 
 #include <functional>

@@ -1,6 +1,7 @@
 // blas::gemm_bf16 against gemm_naive<double> on bf16-rounded inputs: every transpose pair,
 // awkward shapes, padded leading dimensions, alpha, beta 0 / 1 / 0.25, empty dimensions; the
-// primitive cache (hit, bounded); shape errors. Skipped visibly on a CPU without bf16 matmuls.
+// few-row kernel (blas/gemv_bf16.h) directly and around gemm_bf16's cut-off; the primitive cache
+// (hit, bounded); shape errors. Skipped visibly on a CPU without bf16 matmuls.
 // Tolerance: a product of two bf16 values (8-bit mantissas) is exact in float32 (24 bits), so
 // the only errors are float32 roundings: K-1 additions, each off by at most u = 2^-24 of a
 // partial sum bounded by S = sum_k |a_ik b_kj|, then one for alpha and one for beta's sum:
@@ -17,6 +18,7 @@
 
 #include "blas/gemm.h"
 #include "blas/gemm_bf16.h"
+#include "blas/gemv_bf16.h"
 #include "core/error.h"
 #include "core/rng.h"
 
@@ -50,7 +52,10 @@ std::vector<double> widen(const std::vector<bf16>& m, bool absolute) {
   return d;
 }
 
-void check_case(const Case& c) {
+using Gemm = void (*)(bool, bool, int64_t, int64_t, int64_t, float, const bf16*, int64_t, const bf16*, int64_t, float,
+                     float*, int64_t);
+
+void check_case(const Case& c, Gemm gemm = blas::gemm_bf16) {
   SCOPED_TRACE(::testing::Message() << "M=" << c.M << " N=" << c.N << " K=" << c.K << " ta=" << c.ta
                                     << " tb=" << c.tb << " pad=" << c.pad << " alpha=" << c.alpha
                                     << " beta=" << c.beta);
@@ -69,7 +74,7 @@ void check_case(const Case& c) {
   blas::gemm_naive<double>(c.ta, c.tb, c.M, c.N, c.K, 1.0, widen(A, true).data(), lda, widen(B, true).data(), ldb,
                            0.0, bound.data(), ldc);
   const std::vector<float> C0 = C;
-  blas::gemm_bf16(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data(), ldc);
+  gemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data(), ldc);
   for (int64_t i = 0; i < c.M; ++i)
     for (int64_t j = 0; j < ldc; ++j) {
       const size_t at = static_cast<size_t>(i * ldc + j);
@@ -98,6 +103,31 @@ TEST(GemmBf16, AlphaAndBetaScaleAndAccumulate) {
     for (bool tb : {false, true})
       for (float beta : {0.f, 1.f, 0.25f})
         for (float alpha : {1.f, -1.75f}) check_case({31, 47, 70, ta, tb, ta ? 5 : 0, alpha, beta});
+}
+
+// The few-row kernel itself (blas/gemv_bf16.h, C = alpha·A·Bᵀ + beta·C), called directly.
+void gemv(bool, bool, int64_t M, int64_t N, int64_t K, float alpha, const bf16* A, int64_t lda, const bf16* B,
+          int64_t ldb, float beta, float* C, int64_t ldc) {
+  blas::gemv_bf16(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// Every M up to the cut-off; N around the kernel's 4 rows in flight (and odd across two threads); K below,
+// at and around the 32 bf16 of a vector; padded leading dimensions; beta 0 (C's NaN not read) and 1.
+TEST(GemmBf16, FewRowKernelMatchesNaive) {
+  BLT_REQUIRE_BF16();
+  if (!blas::has_gemv_bf16()) GTEST_SKIP() << "this CPU has no AVX512-BF16: gemm_bf16 uses oneDNN for few rows";
+  for (int64_t M = 1; M <= blas::kGemvMaxRows; ++M)
+    for (int64_t N : {1, 3, 4, 5, 9, 67})
+      for (int64_t K : {1, 31, 32, 33, 64, 100, 2051})
+        for (float beta : {0.f, 1.f})
+          for (int64_t pad : {0, 5}) check_case({M, N, K, false, true, pad, N == 9 ? -1.75f : 1.f, beta}, gemv);
+}
+
+// gemm_bf16 takes the kernel up to the cut-off and oneDNN above it: both agree with the reference.
+TEST(GemmBf16, FewRowsAroundTheCutOff) {
+  BLT_REQUIRE_BF16();
+  for (int64_t M = blas::kGemvMaxRows - 1; M <= blas::kGemvMaxRows + 2; ++M)
+    for (float beta : {0.f, 1.f}) check_case({M, 261, 1030, false, true, 3, 1.f, beta});
 }
 
 TEST(GemmBf16, EmptyDimensions) {

@@ -20,7 +20,12 @@ Command add_eval(CLI::App& app) {
       "Each document is evaluated alone: x = [BOS] + bytes, y = bytes + [EOS], entropies from the entropy\n"
       "model on x, patches from the model's patcher settings with the next byte included, and\n"
       "BPB = sum NLL(y) / ln 2 / |y|. Documents longer than max_encoder_seq_length tokens are evaluated in\n"
-      "consecutive windows of that many tokens, each with fresh context. FLOPs/byte count the entropy model.\n"
+      "consecutive windows of that many tokens, each with fresh context. A window with more patches\n"
+      "than the global max_seqlen (next-byte patch included) is evaluated in consecutive pieces: each\n"
+      "ends at the window's latest patch start whose prefix, patched alone, has at most max_seqlen\n"
+      "patches, and the rest restarts context like a later window; every byte is scored once (the\n"
+      "reference cuts its sequences at max_seqlen patches, so it never meets such a window).\n"
+      "FLOPs/byte count the entropy model.\n"
       "Memory: the corpus is held as its bytes (1 byte per byte; a JSONL line or .txt file longer than\n"
       "--max-line-bytes is refused), plus the model and one window's activations; the windows are made\n"
       "one at a time, so nothing else grows with the input.");
