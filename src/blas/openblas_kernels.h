@@ -20,6 +20,14 @@ std::string openblas_coretype_override(std::string_view current, bool avx2_fma, 
 // The kernel set OpenBLAS runs in this process ("Cooperlake", "Zen", "Prescott", ...).
 std::string openblas_core();
 
+// "" unless `coretype` (an OPENBLAS_CORETYPE value, any case) names a kernel set below the best this CPU
+// runs (Cooperlake with AVX512-BF16, else SkylakeX with AVX-512, else Haswell with AVX2 + FMA); then a
+// one-line notice naming both. The environment's choice is kept (the user's), only said: on an AVX-512
+// CPU the AVX2 kernels halve sgemm.
+std::string openblas_coretype_notice(std::string_view coretype, bool avx2_fma, bool avx512_core, bool avx512_bf16);
+// openblas_coretype_notice() for this process's OPENBLAS_CORETYPE and CPU ("" when unset).
+std::string openblas_environment_notice();
+
 // At the start of main: when openblas_coretype_override() asks for another kernel set and
 // OPENBLAS_CORETYPE is unset, sets it and re-executes /proc/self/exe with `argv` (before any thread or
 // MPI exists). Returns normally when nothing is to be done or the re-exec fails (then the slow kernels run).

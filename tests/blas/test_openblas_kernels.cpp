@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace blt::blas {
 namespace {
 
@@ -21,6 +23,21 @@ TEST(OpenblasKernels, AKnownOrMatchingKernelSetIsKept) {
   EXPECT_EQ(openblas_coretype_override("Haswell", true, false, false), "");
   // A CPU without AVX2 + FMA really is a pre-AVX2 machine: its fallback stays.
   EXPECT_EQ(openblas_coretype_override("Prescott", false, false, false), "");
+}
+
+TEST(OpenblasKernels, AnEnvironmentChoiceBelowTheCpuIsNoticedNotChanged) {
+  // (OPENBLAS_CORETYPE, avx2_fma, avx512_core, avx512_bf16): AMD Zen 4 with the environment's Haswell.
+  const std::string zen4 = openblas_coretype_notice("Haswell", true, true, true);
+  EXPECT_NE(zen4.find("OPENBLAS_CORETYPE=Haswell"), std::string::npos) << zen4;
+  EXPECT_NE(zen4.find("Cooperlake"), std::string::npos) << zen4;
+  EXPECT_NE(openblas_coretype_notice("PRESCOTT", true, true, false).find("SkylakeX"), std::string::npos);
+  EXPECT_NE(openblas_coretype_notice("zen", true, true, false), "");
+  // What the CPU runs best, or better than it has, or unset: nothing to say.
+  EXPECT_EQ(openblas_coretype_notice("COOPERLAKE", true, true, true), "");
+  EXPECT_EQ(openblas_coretype_notice("SkylakeX", true, true, false), "");
+  EXPECT_EQ(openblas_coretype_notice("Haswell", true, false, false), "");
+  EXPECT_EQ(openblas_coretype_notice("", true, true, true), "");
+  EXPECT_EQ(openblas_coretype_notice("Prescott", false, false, false), "");
 }
 
 TEST(OpenblasKernels, TheRunningKernelSetHasAName) { EXPECT_FALSE(openblas_core().empty()); }

@@ -8,6 +8,7 @@
 #include "bench/entropy_bench.h"
 #include "bench/generate_bench.h"
 #include "bench/serve_bench.h"
+#include "blas/openblas_kernels.h"
 #include "tools/blt/commands.h"
 #include "tools/blt/precision_option.h"
 
@@ -133,6 +134,7 @@ Command add_bench(CLI::App& app) {
   auto sopt = std::make_shared<bench::ServeBenchOptions>();
   auto* srvb = add_serve_bench(bench, *sopt, *json);
   return {bench, [core, opt, precision, ent, eopt, bltb, bopt, genb, gopt, srvb, sopt, json] {
+    if (const std::string n = blas::openblas_environment_notice(); !n.empty()) std::cerr << n << "\n";
     if (srvb->parsed()) return print_serve_bench(*sopt, *json);
     if (genb->parsed()) return print_generate_bench(*gopt, *json);
     if (bltb->parsed()) {

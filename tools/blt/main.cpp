@@ -20,8 +20,10 @@ int main(int argc, char** argv) {
   CLI::App app{"blt.cpp: train, evaluate and run Byte Latent Transformers on the CPU"};
   app.require_subcommand(1);
   app.fallthrough();  // global options (--threads) also after the subcommand: blt train ... --threads 2
+  const std::string blas_notice = blt::blas::openblas_environment_notice();
   app.set_version_flag("--version", "blt.cpp " BLT_VERSION "\nOpenBLAS kernels: " + blt::blas::openblas_core() +
-                                        "; bf16 matrix engine: " + blt::blas::bf16_isa());
+                                        "; bf16 matrix engine: " + blt::blas::bf16_isa() +
+                                        (blas_notice.empty() ? "" : "\n" + blas_notice));
   int threads = 0;
   app.add_option("--threads", threads, "Threads for OpenMP and BLAS (default: all cores)")
       ->check(blt::cli::non_negative());
