@@ -321,14 +321,25 @@ Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<cons
     });
   TensorView lse = g.scratch(Shape{d.B, d.Hq, d.Tq}, q.dtype());
   const double flops = 4.0 * d.Dh * d.Hq * attention_pairs(ranges);
-  const bool amx = g.precision() == Precision::BF16 && detail::use_attention_amx(d);  // float only
+  // Precision::BF16 (float only): AMX tiles for forward and backward; else, on AVX512-BF16, the VDPBF16PS
+  // forward when no gradient flows. Not under a gradient: the fp32 backward recomputes P from unrounded q, k
+  // against the lse of rounded ones, and at large scores the two disagree enough to blow gradients up (a
+  // tiny byte LM at lr 10 went non-finite at step 3 with it, and trained with the fp32 forward).
+  const bool bf16 = g.precision() == Precision::BF16, amx = bf16 && detail::use_attention_amx(d);
+  const bool grads = g.recording() && any_requires_grad(q, k, v);
+  const bool bf16_pairs = bf16 && !amx && !grads && detail::use_attention_avx512bf16(d);
   return record(
       g, {qs, q.dtype(), any_requires_grad(q, k, v)}, {flops, 2 * flops},
       [&]<class T>(const Var& out) {
-        if constexpr (std::is_same_v<T, float>)
+        if constexpr (std::is_same_v<T, float>) {
           if (amx)
             return detail::attention_forward_amx(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(),
                                                  ranges.data(), out.value.data<T>(), lse.data<T>());
+          if (bf16_pairs)
+            return detail::attention_forward_avx512bf16(d, q.value.data<T>(), k.value.data<T>(),
+                                                        v.value.data<T>(), ranges.data(), out.value.data<T>(),
+                                                        lse.data<T>());
+        }
         attention_forward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(),
                              out.value.data<T>(), lse.data<T>());
       },

@@ -47,7 +47,9 @@ void attention_forward_naive(const AttnDims& d, const T* q, const T* k, const T*
 // query head h reads kv head h / (Hq/Hkv). `ranges` is copied for backward: the caller may reuse it at once.
 // FLOPs: 4·Dh per unmasked pair and head forward, 8·Dh backward. Under Precision::BF16 on a CPU with AMX
 // (head dims 32, 64, 128) the forward rounds q, k, v and the probabilities to bf16 for its two products
-// (attention_amx.cpp), and the backward q, k, v, dout, P and dS for its five (attention_amx_bwd.cpp).
+// (attention_amx.cpp), and the backward q, k, v, dout, P and dS for its five (attention_amx_bwd.cpp); on
+// AVX512-BF16 without AMX (even head dims) the forward does the same on VDPBF16PS (attention_avx512bf16.cpp)
+// and the fp32 backward works from its lse.
 Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<const KeyRange> ranges, double scale);
 
 }  // namespace blt::ops

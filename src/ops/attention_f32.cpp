@@ -9,13 +9,12 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
-#include <utility>
 #include <vector>
 
 #include "ops/attention_item.h"
 #include "ops/attention_kernels.h"
+#include "ops/attention_lanes.h"
 #include "ops/parallel.h"
 #include "ops/vec_math.h"
 
@@ -25,16 +24,8 @@ namespace blt::ops::detail {
 
 namespace {
 
-constexpr int64_t kChunk = 96;  // keys per online-softmax step
-constexpr int kBlock = 12;      // keys (QKᵀ) or head columns (PV) held in registers per pass
 // Below this many multiply-adds a call runs on one thread: fork/join would cost more than it saves.
 constexpr double kParallelWork = 1 << 18;
-
-// max(a, b) per lane. (_mm512_max_ps itself trips GCC 12's -Wuninitialized at -O3 through
-// _mm512_undefined_ps; the zero-masked form with every lane selected is the same instruction.)
-BLT_AVX512 inline __m512 max_lanes(__m512 a, __m512 b) {
-  return _mm512_maskz_max_ps(0xffff, a, b);
-}
 
 // st (n, 32) = scale·Kᵀ-block scores of n keys (rows ldk apart, from key index j0) for the item's 32
 // lanes, from qt (Dh, 32). Masked to each lane's [lo, hi) when `mask`; mx (32) = max(mx, scores).
@@ -52,36 +43,15 @@ BLT_AVX512 void qk_block(const float* qt, int64_t Dh, const float* K, int64_t ld
       a1[n] = _mm512_fmadd_ps(q1, kb, a1[n]);
     }
   }
-  const __m512 sc = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(-INFINITY);
-  const __m512i lo0 = _mm512_loadu_si512(ln.lo), lo1 = _mm512_loadu_si512(ln.lo + kLanes);
-  const __m512i hi0 = _mm512_loadu_si512(ln.hi), hi1 = _mm512_loadu_si512(ln.hi + kLanes);
-  __m512 m0 = _mm512_loadu_ps(mx), m1 = _mm512_loadu_ps(mx + kLanes);
-  for (int n = 0; n < N; ++n) {
-    __m512 s0 = _mm512_mul_ps(a0[n], sc), s1 = _mm512_mul_ps(a1[n], sc);
-    if (mask) {
-      const __m512i j = _mm512_set1_epi32(j0 + n);
-      s0 = _mm512_mask_mov_ps(ninf, _mm512_cmple_epi32_mask(lo0, j) & _mm512_cmpgt_epi32_mask(hi0, j), s0);
-      s1 = _mm512_mask_mov_ps(ninf, _mm512_cmple_epi32_mask(lo1, j) & _mm512_cmpgt_epi32_mask(hi1, j), s1);
-    }
-    m0 = max_lanes(m0, s0);
-    m1 = max_lanes(m1, s1);
-    _mm512_storeu_ps(st + n * kRows, s0);
-    _mm512_storeu_ps(st + n * kRows + kLanes, s1);
-  }
-  _mm512_storeu_ps(mx, m0);
-  _mm512_storeu_ps(mx + kLanes, m1);
+  store_scores<N>(a0, a1, scale, ln, j0, mask, st, mx);
 }
 
 // ot (N, 32) = alpha ∘ ot + Σ_j pt[j] · V[j][0..N) over nk keys (V rows ldv apart), per lane.
 template <int N>
 BLT_AVX512 void pv_block(const float* pt, int64_t nk, const float* V, int64_t ldv, const float* alpha,
                          float* ot) {
-  const __m512 al0 = _mm512_loadu_ps(alpha), al1 = _mm512_loadu_ps(alpha + kLanes);
   __m512 a0[N], a1[N];
-  for (int n = 0; n < N; ++n) {
-    a0[n] = _mm512_mul_ps(_mm512_loadu_ps(ot + n * kRows), al0);
-    a1[n] = _mm512_mul_ps(_mm512_loadu_ps(ot + n * kRows + kLanes), al1);
-  }
+  load_rescaled<N>(ot, alpha, a0, a1);
   for (int64_t j = 0; j < nk; ++j) {
     const __m512 p0 = _mm512_loadu_ps(pt + j * kRows), p1 = _mm512_loadu_ps(pt + j * kRows + kLanes);
 #pragma GCC unroll 12
@@ -91,26 +61,15 @@ BLT_AVX512 void pv_block(const float* pt, int64_t nk, const float* V, int64_t ld
       a1[n] = _mm512_fmadd_ps(p1, vb, a1[n]);
     }
   }
-  for (int n = 0; n < N; ++n) {
-    _mm512_storeu_ps(ot + n * kRows, a0[n]);
-    _mm512_storeu_ps(ot + n * kRows + kLanes, a1[n]);
-  }
+  store_rows<N>(a0, a1, ot);
 }
 
 using QkFn = void (*)(const float*, int64_t, const float*, int64_t, int32_t, const Lanes&, bool, float,
                       float*, float*);
 using PvFn = void (*)(const float*, int64_t, const float*, int64_t, const float*, float*);
 
-template <size_t... I>
-constexpr std::array<QkFn, sizeof...(I)> qk_table(std::index_sequence<I...>) {
-  return {&qk_block<static_cast<int>(I) + 1>...};
-}
-template <size_t... I>
-constexpr std::array<PvFn, sizeof...(I)> pv_table(std::index_sequence<I...>) {
-  return {&pv_block<static_cast<int>(I) + 1>...};
-}
-constexpr auto kQk = qk_table(std::make_index_sequence<kBlock>{});
-constexpr auto kPv = pv_table(std::make_index_sequence<kBlock>{});
+constexpr auto kQk = block_table<QkFn>([](auto n) { return &qk_block<n()>; });
+constexpr auto kPv = block_table<PvFn>([](auto n) { return &pv_block<n()>; });
 
 // P = exp(S − m_new) in place over st (nk, 32) with m_new = max(m, mx) per lane (0 where still −inf,
 // so that fully masked lanes give P = 0, not NaN); alpha = exp(m − m_new), l = alpha·l + Σ_j P; m = m_new.
@@ -133,17 +92,6 @@ BLT_AVX512 void softmax_chunk(float* st, int64_t nk, const float* mx, LaneState&
   }
 #pragma omp simd
   for (int r = 0; r < kRows; ++r) s.l[r] = s.l[r] * s.alpha[r] + sum[r];
-}
-
-// Splits n into ceil(n / kBlock) near-equal blocks, fn(offset, size) for each.
-template <class Fn>
-void for_each_block(int64_t n, Fn&& fn) {
-  const int64_t nb = (n + kBlock - 1) / kBlock;
-  for (int64_t b = 0, off = 0; b < nb; ++b) {
-    const int64_t size = n / nb + (b < n % nb ? 1 : 0);
-    fn(off, size);
-    off += size;
-  }
 }
 
 // One thread's item scratch: Qᵀ and Oᵀ (Dh, kRows) and the chunk's scores, then probabilities (kChunk,

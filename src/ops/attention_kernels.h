@@ -5,7 +5,9 @@
 //                       softmax in registers and one pass over each score chunk;
 //   attention_amx.cpp : bf16 QKᵀ and PV on AMX tiles (f32 accumulation, softmax
 //                       and log-sum-exp in f32), for Precision::BF16;
-//   attention_amx_bwd.cpp : its backward, the five products on AMX tiles, P and dS in f32.
+//   attention_amx_bwd.cpp : its backward, the five products on AMX tiles, P and dS in f32;
+//   attention_avx512bf16.cpp : the bf16 forward where there is AVX512-BF16 but no AMX, both products
+//                       on VDPBF16PS (the fp32 backward works from its lse).
 // The forwards have attention_forward's contract (same shapes, lse saved for backward), the bf16
 // backward attention_backward's.
 #pragma once
@@ -27,6 +29,11 @@ bool use_attention_amx(const AttnDims& d);
 // two products, everything else is f32.
 void attention_forward_amx(const AttnDims& d, const float* q, const float* k, const float* v,
                            const KeyRange* ranges, float* out, float* lse);
+// Whether attention_forward_avx512bf16 runs here: AVX512-BF16, even Dh, enough query rows.
+bool use_attention_avx512bf16(const AttnDims& d);
+// attention_forward_amx's contract (q, k, v and P rounded to bf16 for the products, the rest f32).
+void attention_forward_avx512bf16(const AttnDims& d, const float* q, const float* k, const float* v,
+                                  const KeyRange* ranges, float* out, float* lse);
 // Same shapes as attention_backward (dq, dk, dv accumulated, any may be null), from the lse of either
 // forward; q, k, v, dO, P and dS are rounded to bf16 for the products, D = rowsum(dO ∘ O), P and dS
 // are computed in f32.

@@ -1,7 +1,8 @@
 // The fast attention forwards (ops/attention_kernels.h) at the shapes they take: fp32 on AVX-512 against
 // the naive f64 reference at the tiled kernel's tolerance, with backward gradients from its saved lse;
-// bf16 on AMX against the f64 reference on bf16-rounded inputs, within the bound that rounding the
-// probabilities to bf16 allows. Each kernel's test skips, visibly, where the kernel does not run.
+// bf16 on AMX and on AVX512-BF16 (VDPBF16PS) against the f64 reference on bf16-rounded inputs, within
+// the bound that rounding the probabilities to bf16 allows. Each kernel's test skips, visibly, where the
+// kernel does not run.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -117,6 +118,23 @@ TEST(AttentionKernels, Bf16ForwardFeedsBackward) {
   }
 }
 
+// Without AMX, a gradient through attention at Precision::BF16 takes the fp32 forward (the fp32 backward
+// recomputes P from unrounded q, k: the VDPBF16PS forward's lse would not match it): bit for bit fp32's.
+TEST(AttentionKernels, WithoutAmxGradientsTakeTheFp32Forward) {
+  const ops::AttnDims d = dims(cases()[0]);
+  if (ops::detail::use_attention_amx(d) || !ops::detail::use_attention_avx512bf16(d))
+    GTEST_SKIP() << "needs AVX512-BF16 without AMX: "
+                 << (ops::detail::use_attention_amx(d) ? "AMX runs here" : "no AVX512-BF16 here");
+  for (const AttnCase& c : {cases()[0], cases()[3], cases()[6]}) {
+    const auto b16 = grads(c, DType::F32, Precision::BF16), f32 = grads(c, DType::F32, Precision::F32);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(max_abs_diff(b16[i], f32[i]), 0.0) << c.name << " input " << i;
+  }
+}
+
+bool some_bf16_kernel_runs(const ops::AttnDims& d) {
+  return ops::detail::use_attention_amx(d) || ops::detail::use_attention_avx512bf16(d);
+}
+
 void round_to_bf16(Tensor& t) {
   for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = round_bf16(t.data<float>()[i]);
 }
@@ -143,26 +161,54 @@ double max_abs_score(const AttnCase& c, const Inputs& in) {
 // the exp, within 2⁻¹⁸ (a short series: P is rounded to bf16 next), which move each P by a relative
 // e ≤ Dh·2⁻²⁴·A + 2⁻¹⁸ and O by ≤ 2e·max|v|; and the float32 sums of
 // P V and l over ≤ Tk keys, ≤ 2·Tk·2⁻²⁴·max|v|. With |v| < 1 the bound is u + 2e + 2·Tk·2⁻²⁴.
-TEST(AttentionKernels, Bf16MatchesNaiveOnRoundedInputs) {
-  if (!ops::detail::use_attention_amx(dims(cases()[0])))
-    GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention kernel does not run here";
+// A bf16 forward called directly (the graph would take AMX where both run): whether it runs at these
+// dims, and the kernel.
+struct Bf16Kernel {
+  bool (*runs)(const ops::AttnDims&);
+  void (*forward)(const ops::AttnDims&, const float*, const float*, const float*, const KeyRange*, float*,
+                  float*);
+};
+
+Tensor run_kernel(const Bf16Kernel& kernel, const AttnCase& c, const Inputs& in) {
+  Tensor out = Tensor::zeros(in.q.shape()), lse = Tensor::zeros(Shape{c.B, c.Hq, c.Tq});
+  kernel.forward(dims(c), in.q.data<float>(), in.k.data<float>(), in.v.data<float>(), c.ranges.data(),
+                 out.data<float>(), lse.data<float>());
+  return out;
+}
+
+void expect_matches_naive_on_rounded_inputs(const Bf16Kernel& kernel) {
   for (bool grow : {false, true})
     for (const AttnCase& c : cases()) {
-      if (!ops::detail::use_attention_amx(dims(c))) continue;  // Dh it does not take: the fp32 kernel runs
+      if (!kernel.runs(dims(c))) continue;  // Dh it does not take: the fp32 kernel runs
       Inputs in = inputs(c, DType::F32, grow);
       for (Tensor* t : {&in.q, &in.k, &in.v}) round_to_bf16(*t);
       const double e = c.Dh * std::ldexp(max_abs_score(c, in), -24) + std::ldexp(1.0, -18);
       const double bound = std::ldexp(1.0, -8) + 2 * e + 2 * c.Tk * std::ldexp(1.0, -24);
-      EXPECT_LT(max_abs_diff(run(c, in, Precision::BF16), naive(c, in)), bound)
+      EXPECT_LT(max_abs_diff(run_kernel(kernel, c, in), naive(c, in)), bound)
           << c.name << (grow ? " grow" : "");
     }
+}
+
+TEST(AttentionKernels, Bf16MatchesNaiveOnRoundedInputs) {
+  if (!ops::detail::use_attention_amx(dims(cases()[0])))
+    GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention kernel does not run here";
+  expect_matches_naive_on_rounded_inputs(
+      {ops::detail::use_attention_amx, ops::detail::attention_forward_amx});
+}
+
+// The same bound holds for VDPBF16PS: its pair products are exact in float32, its sums float32.
+TEST(AttentionKernels, Bf16Avx512MatchesNaiveOnRoundedInputs) {
+  if (!ops::detail::use_attention_avx512bf16(dims(cases()[0])))
+    GTEST_SKIP() << "no AVX512-BF16: the VDPBF16PS attention kernel does not run here";
+  expect_matches_naive_on_rounded_inputs(
+      {ops::detail::use_attention_avx512bf16, ops::detail::attention_forward_avx512bf16});
 }
 
 // On inputs that are not bf16 values the bf16 kernel rounds them: its output differs from the fp32 one.
 TEST(AttentionKernels, Bf16RoundsItsInputs) {
   const AttnCase c = cases()[0];
-  if (!ops::detail::use_attention_amx(dims(c)))
-    GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention kernel does not run here";
+  if (!some_bf16_kernel_runs(dims(c)))
+    GTEST_SKIP() << "no AMX-BF16 or AVX512-BF16: no bf16 attention kernel runs here";
   const Inputs in = inputs(c, DType::F32);
   const double diff = max_abs_diff(run(c, in, Precision::BF16), run(c, in, Precision::F32));
   EXPECT_GT(diff, 1e-4);
