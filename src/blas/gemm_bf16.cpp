@@ -87,9 +87,9 @@ Entry make_entry(const Key& k) {
     ops.append_sum(beta);
     attr.set_post_ops(ops);
   }
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(e.a, e.b, e.c), attr, cpu_engine());
-  e.matmul = dnnl::matmul(pd);
   const dnnl::engine& engine = cpu_engine();
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(e.a, e.b, e.c), attr, engine);
+  e.matmul = dnnl::matmul(pd);
   e.ma = dnnl::memory(e.a, engine, DNNL_MEMORY_NONE);
   e.mb = dnnl::memory(e.b, engine, DNNL_MEMORY_NONE);
   e.mc = dnnl::memory(e.c, engine, DNNL_MEMORY_NONE);
