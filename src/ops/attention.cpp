@@ -321,13 +321,14 @@ Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<cons
     });
   TensorView lse = g.scratch(Shape{d.B, d.Hq, d.Tq}, q.dtype());
   const double flops = 4.0 * d.Dh * d.Hq * attention_pairs(ranges);
-  // Precision::BF16 (float only): AMX tiles for forward and backward; else, on AVX512-BF16, the VDPBF16PS
-  // forward when no gradient flows. Not under a gradient: the fp32 backward recomputes P from unrounded q, k
-  // against the lse of rounded ones, and at large scores the two disagree enough to blow gradients up (a
-  // tiny byte LM at lr 10 went non-finite at step 3 with it, and trained with the fp32 forward).
+  // Precision::BF16 (float only): AMX tiles for forward and backward; else, on AVX512-BF16, VDPBF16PS for
+  // both, or for the forward alone when no gradient flows. A bf16 forward never feeds the fp32 backward:
+  // that one recomputes P from unrounded q, k against the lse of rounded ones, and at large scores the two
+  // disagree enough to blow gradients up (a tiny byte LM at lr 10 went non-finite at step 3 with it).
   const bool bf16 = g.precision() == Precision::BF16, amx = bf16 && detail::use_attention_amx(d);
   const bool grads = g.recording() && any_requires_grad(q, k, v);
-  const bool bf16_pairs = bf16 && !amx && !grads && detail::use_attention_avx512bf16(d);
+  const bool bf16_pairs = bf16 && !amx &&
+                          (grads ? detail::use_attention_avx512bf16_backward(d) : detail::use_attention_avx512bf16(d));
   return record(
       g, {qs, q.dtype(), any_requires_grad(q, k, v)}, {flops, 2 * flops},
       [&]<class T>(const Var& out) {
@@ -345,11 +346,10 @@ Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<cons
       },
       [=]<class T>(const Var& out, std::span<const KeyRange> ranges) {
         if constexpr (std::is_same_v<T, float>)
-          if (amx)
-            return detail::attention_backward_amx(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(),
-                                                  ranges.data(), out.value.data<T>(), lse.data<T>(),
-                                                  out.grad().data<T>(), grad_or_null<T>(q), grad_or_null<T>(k),
-                                                  grad_or_null<T>(v));
+          if (amx || bf16_pairs)
+            return (amx ? detail::attention_backward_amx : detail::attention_backward_avx512bf16)(
+                d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(), out.value.data<T>(),
+                lse.data<T>(), out.grad().data<T>(), grad_or_null<T>(q), grad_or_null<T>(k), grad_or_null<T>(v));
         attention_backward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(),
                               out.value.data<T>(), lse.data<T>(), out.grad().data<T>(), grad_or_null<T>(q),
                               grad_or_null<T>(k), grad_or_null<T>(v));

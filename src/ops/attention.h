@@ -48,8 +48,8 @@ void attention_forward_naive(const AttnDims& d, const T* q, const T* k, const T*
 // FLOPs: 4·Dh per unmasked pair and head forward, 8·Dh backward. Under Precision::BF16 on a CPU with AMX
 // (head dims 32, 64, 128) the forward rounds q, k, v and the probabilities to bf16 for its two products
 // (attention_amx.cpp), and the backward q, k, v, dout, P and dS for its five (attention_amx_bwd.cpp); on
-// AVX512-BF16 without AMX (even head dims) the forward does the same on VDPBF16PS (attention_avx512bf16.cpp)
-// and the fp32 backward works from its lse.
+// AVX512-BF16 without AMX both do the same on VDPBF16PS (attention_avx512bf16*.cpp; even head dims for the
+// forward alone, multiples of 16 up to 128 under a gradient, else both are fp32).
 Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<const KeyRange> ranges, double scale);
 
 }  // namespace blt::ops

@@ -13,6 +13,7 @@
 #include "ops/attention_amx.h"
 #include "ops/attention_item.h"
 #include "ops/attention_kernels.h"
+#include "ops/attention_kv_grads.h"
 #include "ops/parallel.h"
 
 namespace blt::ops::detail {
@@ -207,25 +208,6 @@ BLT_AMX void backward_item(const AttnDims& d, const BackwardIo& io, const Packed
     for (int64_t c = 0; c < d.Dh; ++c) io.dq[qoff + r * ldq + c] += sc.dqt[r / kLanes][c * kLanes + r % kLanes];
 }
 
-// dk, dv (B,Tk,Hkv,Dh) += Σ_t over the n_acc threads' accumulators (per_thread floats apart) in thread order.
-void sum_private(const AttnDims& d, const float* acc, int n_acc, int64_t per_thread, float* dk, float* dv,
-                 bool parallel) {
-  const int64_t per_head = blocks_per_head(d);
-  parallel_for(d.B * d.Tk * d.Hkv, parallel, [&](int64_t row) {  // row = (b·Tk + t)·Hkv + g
-    const int64_t b = row / (d.Tk * d.Hkv), t = row / d.Hkv % d.Tk, g = row % d.Hkv;
-    const float* src = acc + (b * d.Hkv + g) * 2 * per_head + t * d.Dh;
-    for (int64_t c = 0; c < d.Dh; ++c) {
-      float sk = 0, sv = 0;
-      for (int i = 0; i < n_acc; ++i) {
-        sk += src[i * per_thread + c];
-        sv += src[i * per_thread + per_head + c];
-      }
-      if (dk) dk[row * d.Dh + c] += sk;
-      if (dv) dv[row * d.Dh + c] += sv;
-    }
-  });
-}
-
 }  // namespace
 
 void attention_backward_amx(const AttnDims& d, const float* q, const float* k, const float* v,
@@ -235,17 +217,13 @@ void attention_backward_amx(const AttnDims& d, const float* q, const float* k, c
   const bool parallel = worth_forking(static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh, kParallelWork);
   const Packed pk = pack(d, k, v, parallel);
   const int n_threads = parallel ? omp_get_max_threads() : 1;
-  const int64_t per_thread = d.B * d.Hkv * 2 * blocks_per_head(d), n_items = d.B * d.Hq * n_row_blocks(d, kRows);
-  // Each thread accumulates dK and dV privately. The buffer is the calling thread's, so backward passes
-  // running at once on different threads never share it.
-  static thread_local std::vector<float> private_kv;
-  if (private_kv.size() < static_cast<size_t>(per_thread * n_threads)) private_kv.resize(per_thread * n_threads);
-  float* const acc = private_kv.data();  // the team's threads see the caller's buffer through this pointer
+  const int64_t n_items = d.B * d.Hq * n_row_blocks(d, kRows);
+  const PrivateKv kv = private_kv(d, n_threads);  // the team's threads see the caller's buffer through this
   int team = 1;
   run_team(n_threads, [&](int tid, int nt) {
     static thread_local ItemScratch sc;
-    float* mine = acc + per_thread * tid;
-    std::fill(mine, mine + per_thread, 0.f);
+    float* mine = kv.acc + kv.per_thread * tid;
+    std::fill(mine, mine + kv.per_thread, 0.f);
     if (tid == 0) team = nt;
     load_tile_config();
     // Static round-robin: balanced for causal masks and reproducible.
@@ -259,7 +237,7 @@ void attention_backward_amx(const AttnDims& d, const float* q, const float* k, c
     }
     release_tiles();
   });
-  sum_private(d, acc, team, per_thread, dk, dv, parallel);
+  sum_private_kv(d, kv, team, dk, dv, parallel);
 }
 
 }  // namespace blt::ops::detail

@@ -7,7 +7,8 @@
 //                       and log-sum-exp in f32), for Precision::BF16;
 //   attention_amx_bwd.cpp : its backward, the five products on AMX tiles, P and dS in f32;
 //   attention_avx512bf16.cpp : the bf16 forward where there is AVX512-BF16 but no AMX, both products
-//                       on VDPBF16PS (the fp32 backward works from its lse).
+//                       on VDPBF16PS;
+//   attention_avx512bf16_bwd.cpp : its backward, the five products on VDPBF16PS, P and dS in f32.
 // The forwards have attention_forward's contract (same shapes, lse saved for backward), the bf16
 // backward attention_backward's.
 #pragma once
@@ -34,11 +35,19 @@ bool use_attention_avx512bf16(const AttnDims& d);
 // attention_forward_amx's contract (q, k, v and P rounded to bf16 for the products, the rest f32).
 void attention_forward_avx512bf16(const AttnDims& d, const float* q, const float* k, const float* v,
                                   const KeyRange* ranges, float* out, float* lse);
-// Same shapes as attention_backward (dq, dk, dv accumulated, any may be null), from the lse of either
+// Same shapes as attention_backward (dq, dk, dv accumulated, any may be null), from the lse of a bf16
 // forward; q, k, v, dO, P and dS are rounded to bf16 for the products, D = rowsum(dO ∘ O), P and dS
 // are computed in f32.
 void attention_backward_amx(const AttnDims& d, const float* q, const float* k, const float* v,
                             const KeyRange* ranges, const float* out, const float* lse, const float* dout,
                             float* dq, float* dk, float* dv);
+
+// Whether attention_backward_avx512bf16 runs here: attention_forward_avx512bf16 does, Dh a multiple of 16
+// up to 128.
+bool use_attention_avx512bf16_backward(const AttnDims& d);
+// attention_backward_amx's contract, on VDPBF16PS.
+void attention_backward_avx512bf16(const AttnDims& d, const float* q, const float* k, const float* v,
+                                   const KeyRange* ranges, const float* out, const float* lse, const float* dout,
+                                   float* dq, float* dk, float* dv);
 
 }  // namespace blt::ops::detail

@@ -2,7 +2,7 @@
 // patched by the bundled entropy model models/entropy-kjv, so patches follow real text): it loads
 // without console errors or warnings; a prompt streams text into patch boxes that match the server's own
 // completion (same seed), with the sparkline drawn; "patch this text" shows the boxes of POST /v1/patch;
-// an HTTP error shows the server's message, and Stop ends a stream. A screenshot of the streamed output goes to
+// an HTTP error shows the server's message, and Stop ends a stream (of a model that never emits EOS). A screenshot of the streamed output goes to
 // <build dir>/serve_page.png. Skipped, with the reason, where chromium or chromedriver is missing
 // (scripts/setup.sh installs both).
 #include <gtest/gtest.h>
@@ -23,11 +23,30 @@ using test::WebDriver;
 constexpr const char* kPrompt = "In the beginning God created the heaven and the earth. And the earth was";
 
 // A tiny random BLT patched by the bundled entropy model (its threshold).
+modeldir::BltModel make_kjv_patched_blt() {
+  modeldir::BltModel b = test::entropy_blt(256, "In the beginning God created the heaven and the earth.");
+  b.entropy = modeldir::EntropyModel::load("models/entropy-kjv");
+  b.patcher = b.entropy->patcher;
+  return b;
+}
+
 const modeldir::BltModel& kjv_patched_blt() {
+  static const modeldir::BltModel m = make_kjv_patched_blt();
+  return m;
+}
+
+// kjv_patched_blt() that never ends a greedy generation: EOS's output row is zero, so its logit is 0 while
+// some of the 259 others of a random model are positive.
+const modeldir::BltModel& endless_blt() {
   static const modeldir::BltModel m = [] {
-    modeldir::BltModel b = test::entropy_blt(256, "In the beginning God created the heaven and the earth.");
-    b.entropy = modeldir::EntropyModel::load("models/entropy-kjv");
-    b.patcher = b.entropy->patcher;
+    modeldir::BltModel b = make_kjv_patched_blt();
+    const auto id = b.params->find("local_decoder.output.weight");
+    EXPECT_TRUE(id.has_value());
+    if (id) {
+      const TensorView w = b.params->value(*id);  // (vocab, dim)
+      const int64_t dim = w.shape()[1];
+      std::fill_n(w.data<float>() + b.args.eos_id * dim, dim, 0.f);
+    }
     return b;
   }();
   return m;
@@ -124,12 +143,14 @@ TEST(PageBrowser, StreamsPatchesAndPatchesText) {
 TEST(PageBrowser, ShowsTheServersErrorMessageAndStops) {
   const std::string missing = test::browser_missing();
   if (!missing.empty()) GTEST_SKIP() << "no browser: " << missing;
-  const test::TestServer s({}, &kjv_patched_blt());
+  serve::ServerOptions opt;
+  opt.max_tokens_limit = 10000;
+  const test::TestServer s(opt, &endless_blt());
   WebDriver wd;
   wd.navigate("http://127.0.0.1:" + std::to_string(s.port()) + "/");
   const std::string max_tokens = wd.find("#max-tokens");
   wd.clear(max_tokens);
-  wd.send_keys(max_tokens, "999999");  // over max_tokens_limit: HTTP 400 naming the field
+  wd.send_keys(max_tokens, "9999999");  // over max_tokens_limit: HTTP 400 naming the field
   wd.click(wd.find("#generate"));
   ASSERT_NO_FATAL_FAILURE(wait_for_status(wd, "error"));
   const std::string error = text_of(wd, "error");
@@ -137,15 +158,19 @@ TEST(PageBrowser, ShowsTheServersErrorMessageAndStops) {
   EXPECT_NE(error.find("max_tokens"), std::string::npos) << error;
   EXPECT_EQ(wd.execute("return document.getElementById('error').hidden").get<bool>(), false);
 
-  // A long generation, stopped once it streams: no error, the stream ends short.
+  // A long greedy generation that no EOS ends (seconds), stopped once it streams: no error, the
+  // stream ends short.
   wd.clear(max_tokens);
-  wd.send_keys(max_tokens, "4000");
+  wd.send_keys(max_tokens, std::to_string(opt.max_tokens_limit));
+  const std::string temperature = wd.find("#temperature");
+  wd.clear(temperature);
+  wd.send_keys(temperature, "0");
   wd.click(wd.find("#generate"));
   ASSERT_NO_FATAL_FAILURE(wait_for_status(wd, "streaming"));
   wd.click(wd.find("#stop"));
   ASSERT_NO_FATAL_FAILURE(wait_for_status(wd, "stopped"));
   EXPECT_EQ(wd.execute("return document.getElementById('error').hidden").get<bool>(), true);
-  EXPECT_LT(std::stoi(text_of(wd, "bytes")), 4000);
+  EXPECT_LT(std::stoi(text_of(wd, "bytes")), opt.max_tokens_limit);
 }
 
 }  // namespace

@@ -35,9 +35,13 @@ class CountAllocations {
   int64_t count() const;
   // operator new only: the C++ allocations, which third-party C code (OpenBLAS, libgomp) never makes.
   int64_t count_new() const;
+  // Those of count() made by OpenBLAS's own code (its caller inside the loaded libopenblas): scratch it
+  // mallocs and frees within one call (the SkylakeX/Cooperlake small-matrix sgemm, for one, copies a few
+  // rows of A per call). Known once prepare_allocation_backtraces() has run.
+  int64_t count_by_openblas() const;
 };
 
-// Loads the unwinder (backtrace() allocates on first use): call once before counting.
+// Loads the unwinder (backtrace() allocates on first use) and finds OpenBLAS: call once before counting.
 void prepare_allocation_backtraces();
 
 // The first n recorded allocation sites, each distinct call chain once with its count, to stderr (raw

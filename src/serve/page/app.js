@@ -36,6 +36,8 @@
       this.bytes = 0;
       this.patches = 0;
       this.entropies = [];
+      this.lo = Infinity;  // the entropies' range, kept as they come (no spread of a long array)
+      this.hi = -Infinity;
       this.threshold = null;
       this.drawSparkline();
     }
@@ -52,7 +54,11 @@
         pos += n;
       }
       this.bytes += pos;
-      this.entropies.push(...entropies.slice(0, pos));
+      for (const h of entropies.slice(0, pos)) {
+        this.entropies.push(h);
+        this.lo = Math.min(this.lo, h);
+        this.hi = Math.max(this.hi, h);
+      }
     }
 
     openBox(h) {
@@ -70,9 +76,10 @@
     // The sparkline spans the entropies seen and the threshold (boxes keep the fixed 0 … ln 256 scale).
     drawSparkline() {
       const hs = this.entropies;
-      const range = this.threshold === null ? hs : [...hs, this.threshold];
-      const lo = range.length ? Math.min(...range) : 0;
-      const hi = range.length ? Math.max(...range) : MAX_NATS;
+      const t = this.threshold === null ? [] : [this.threshold];
+      const any = hs.length > 0 || t.length > 0;
+      const lo = any ? Math.min(this.lo, ...t) : 0;
+      const hi = any ? Math.max(this.hi, ...t) : MAX_NATS;
       const span = hi - lo > 1e-6 ? hi - lo : 1;
       const y = (h) => (SPARK_H - 3 - ((h - lo) / span) * (SPARK_H - 6)).toFixed(1);
       const dx = hs.length > 1 ? SPARK_W / (hs.length - 1) : 0;
@@ -175,6 +182,24 @@
     };
   }
 
+  // Runs render() in the next animation frame, once however often it is asked for before then (the latest
+  // one): a long stream brings thousands of chunks, and redrawing the sparkline (every byte) for each would
+  // keep the page too busy to answer a click on Stop.
+  let pendingRender = null;
+  function scheduleRender(render) {
+    const first = pendingRender === null;
+    pendingRender = render;
+    if (first) requestAnimationFrame(() => {
+      const r = pendingRender;
+      pendingRender = null;
+      if (r) r();
+    });
+  }
+  function renderNow(render) {
+    pendingRender = null;
+    render();
+  }
+
   async function generate() {
     const request = { ...readOptions(), stream: true, blt: { ids: true, patches: true } };
     view.reset(request.prompt);
@@ -184,22 +209,29 @@
     setStatus("waiting");
     const resp = await post("/v1/completions", request);
     setStatus("streaming");
-    for await (const data of sseData(resp.body)) {
-      if (data === "[DONE]") break;
-      const chunk = JSON.parse(data);
-      if (chunk.error) throw new Error(`stream: ${chunk.error.message}`);
-      const choice = chunk.choices[0];
-      const blt = choice.blt || {};
-      const patches = blt.patches || {};
-      if (choice.text) {
-        if (tFirst === null) tFirst = performance.now();
-        view.append(choice.text, patches.starts || [], patches.entropies || []);
-      }
-      if (patches.threshold !== undefined) view.threshold = patches.threshold;
-      if (blt.global_steps !== undefined) globalSteps = blt.global_steps;
-      if (choice.finish_reason) finish = choice.finish_reason;
+    const render = () => {
       view.drawSparkline();
       showStats(t0, tFirst, globalSteps);
+    };
+    try {
+      for await (const data of sseData(resp.body)) {
+        if (data === "[DONE]") break;
+        const chunk = JSON.parse(data);
+        if (chunk.error) throw new Error(`stream: ${chunk.error.message}`);
+        const choice = chunk.choices[0];
+        const blt = choice.blt || {};
+        const patches = blt.patches || {};
+        if (choice.text) {
+          if (tFirst === null) tFirst = performance.now();
+          view.append(choice.text, patches.starts || [], patches.entropies || []);
+        }
+        if (patches.threshold !== undefined) view.threshold = patches.threshold;
+        if (blt.global_steps !== undefined) globalSteps = blt.global_steps;
+        if (choice.finish_reason) finish = choice.finish_reason;
+        scheduleRender(render);
+      }
+    } finally {
+      renderNow(render);  // the last chunks' figures, also when stopped
     }
     setStatus(finish ? `done (${finish})` : "done");
   }

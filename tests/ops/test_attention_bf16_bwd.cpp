@@ -1,12 +1,15 @@
-// The bf16 attention backward on AMX (ops/attention_kernels.h) against the double tiled backward on
+// The bf16 attention backwards, on AMX tiles and on VDPBF16PS (ops/attention_kernels.h), against the
+// double tiled backward on
 // bf16-rounded inputs, for every mask kind, ragged lengths, grouped heads and Dh 32/64/128: each
 // gradient element within a bound derived from bf16's 8-bit significand and the reduction length
 // (stated at `bound_factor`). The kernel is fed the exact forward (out, lse), so only its own roundings
-// count. Skips, visibly, where the kernel does not run.
+// count. Each kernel skips, visibly, where it does not run.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <ostream>
+#include <string>
 #include <vector>
 
 #include "core/bf16.h"
@@ -139,18 +142,40 @@ Excess excess(const std::vector<float>& got, float init, const std::vector<doubl
   return x;
 }
 
-TEST(AttentionAmxBackward, MatchesDoubleOnRoundedInputs) {
-  if (!ops::detail::use_attention_amx(dims(cases()[0])))
-    GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention backward does not run here";
+using BackwardFn = void (*)(const ops::AttnDims&, const float*, const float*, const float*, const KeyRange*,
+                           const float*, const float*, const float*, float*, float*, float*);
+
+struct Kernel {
+  const char* name;
+  bool (*runs)(const ops::AttnDims&);
+  BackwardFn backward;
+};
+
+void PrintTo(const Kernel& k, std::ostream* os) { *os << k.name; }
+
+const Kernel kKernels[] = {
+    {"amx", ops::detail::use_attention_amx, ops::detail::attention_backward_amx},
+    {"avx512bf16", ops::detail::use_attention_avx512bf16_backward, ops::detail::attention_backward_avx512bf16},
+};
+
+class AttentionBf16Backward : public ::testing::TestWithParam<Kernel> {
+ protected:
+  void SetUp() override {
+    if (!GetParam().runs(dims(cases()[0])))
+      GTEST_SKIP() << "the " << GetParam().name << " bf16 attention backward does not run on this CPU";
+  }
+};
+
+TEST_P(AttentionBf16Backward, MatchesDoubleOnRoundedInputs) {
   for (const AttnCase& c : cases()) {
-    ASSERT_TRUE(ops::detail::use_attention_amx(dims(c))) << c.name;
+    ASSERT_TRUE(GetParam().runs(dims(c))) << c.name;
     const Problem p = problem(c);
     const Magnitudes m = magnitudes(c, p);
     const auto out = cast<float>(p.out), lse = cast<float>(p.lse);
     constexpr float kInit = 0.5f;  // the kernel accumulates: the gradients start at kInit
     std::vector<float> dq(p.dq.size(), kInit), dk(p.dk.size(), kInit), dv(p.dv.size(), kInit);
-    ops::detail::attention_backward_amx(dims(c), p.q.data(), p.k.data(), p.v.data(), c.ranges.data(), out.data(),
-                                        lse.data(), p.dout.data(), dq.data(), dk.data(), dv.data());
+    GetParam().backward(dims(c), p.q.data(), p.k.data(), p.v.data(), c.ranges.data(), out.data(), lse.data(),
+                        p.dout.data(), dq.data(), dk.data(), dv.data());
     const Excess xq = excess(dq, kInit, p.dq, m.aq, bound_factor(c, c.Tk), absolute(c));
     const Excess xk = excess(dk, kInit, p.dk, m.ak, bound_factor(c, c.Tq), absolute(c));
     const Excess xv = excess(dv, kInit, p.dv, m.av, bound_factor(c, c.Tq), absolute(c));
@@ -161,21 +186,22 @@ TEST(AttentionAmxBackward, MatchesDoubleOnRoundedInputs) {
 }
 
 // Any of dq, dk, dv may be null (an input that needs no gradient): the others are the same.
-TEST(AttentionAmxBackward, NullGradientsAreSkipped) {
+TEST_P(AttentionBf16Backward, NullGradientsAreSkipped) {
   const AttnCase c = cases()[4];
-  if (!ops::detail::use_attention_amx(dims(c)))
-    GTEST_SKIP() << "no AMX-BF16 (or no OS permission for it): the bf16 attention backward does not run here";
   const Problem p = problem(c);
   const auto out = cast<float>(p.out), lse = cast<float>(p.lse);
   std::vector<float> dq(p.dq.size()), dk(p.dk.size()), dv(p.dv.size()), dk_alone(p.dk.size());
   const auto run = [&](float* q, float* k, float* v) {
-    ops::detail::attention_backward_amx(dims(c), p.q.data(), p.k.data(), p.v.data(), c.ranges.data(), out.data(),
-                                        lse.data(), p.dout.data(), q, k, v);
+    GetParam().backward(dims(c), p.q.data(), p.k.data(), p.v.data(), c.ranges.data(), out.data(), lse.data(),
+                        p.dout.data(), q, k, v);
   };
   run(dq.data(), dk.data(), dv.data());
   run(nullptr, dk_alone.data(), nullptr);
   EXPECT_EQ(dk, dk_alone);
 }
+
+INSTANTIATE_TEST_SUITE_P(Kernels, AttentionBf16Backward, ::testing::ValuesIn(kKernels),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace blt::test
