@@ -127,7 +127,7 @@ nlohmann::json run_core_bench(const CoreBenchOptions& opt) {
     r["bf16_matmul_peak_gflops"] = bf16_peak;
     r["bf16_peak_vs_sgemm"] = bf16_peak / sgemm;
     r["onednn_f32_matmul_gflops"] = onednn_f32_matmul_gflops(N, D, F, opt.min_seconds);
-    // bf16 attention: QKᵀ and PV on the matrix engines (forward; the backward stays fp32).
+    // bf16 attention: its products on the matrix engines (AMX tiles or VDPBF16PS), forward and backward.
     const auto [attn16_fwd, attn16_fwd_bwd] = attention_gflops(opt, Precision::BF16);
     r["attn_fwd_bf16_gflops"] = attn16_fwd;
     r["attn_fwd_bwd_bf16_gflops"] = attn16_fwd_bwd;

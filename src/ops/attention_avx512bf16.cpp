@@ -23,27 +23,45 @@
 
 namespace blt::ops::detail {
 
-uint32_t pair_word(float lo, float hi) {
-  return static_cast<uint32_t>(to_bf16(lo).bits) | static_cast<uint32_t>(to_bf16(hi).bits) << 16;
+namespace {
+
+// One (batch, kv head)'s keys X (Tk rows ld apart) in pairs: pairs_per_head(d) words out.
+BLT_AVX512_BF16 void pack_head_pairs(const float* X, int64_t ld, int64_t Tk, int64_t Dh, uint32_t* out) {
+  for (int64_t i = 0; i < (Tk + 1) / 2; ++i)
+    for (int64_t c = 0; c < Dh; c += kLanes) {
+      const __mmask16 m = Dh - c >= kLanes ? 0xffff : static_cast<__mmask16>((1u << (Dh - c)) - 1);
+      const __m512 even = _mm512_maskz_loadu_ps(m, X + 2 * i * ld + c);
+      const __m512 odd = 2 * i + 1 < Tk ? _mm512_maskz_loadu_ps(m, X + (2 * i + 1) * ld + c) : _mm512_setzero_ps();
+      _mm512_mask_storeu_epi32(out + i * Dh + c, m, bf16_pairs(even, odd));
+    }
 }
 
+}  // namespace
+
 void pack_key_pairs(const AttnDims& d, const float* x, uint32_t* xp, bool parallel) {
-  const int64_t ld = d.Hkv * d.Dh, n_pairs = (d.Tk + 1) / 2;
+  const int64_t ld = d.Hkv * d.Dh;
   parallel_for(d.B * d.Hkv, parallel, [&](int64_t bg) {
-    const float* X = x + bg / d.Hkv * d.Tk * ld + bg % d.Hkv * d.Dh;
-    uint32_t* out = xp + bg * pairs_per_head(d);
-    for (int64_t i = 0; i < n_pairs; ++i)
-      for (int64_t c = 0; c < d.Dh; ++c)
-        out[i * d.Dh + c] = pair_word(X[2 * i * ld + c], 2 * i + 1 < d.Tk ? X[(2 * i + 1) * ld + c] : 0.f);
+    pack_head_pairs(x + bg / d.Hkv * d.Tk * ld + bg % d.Hkv * d.Dh, ld, d.Tk, d.Dh, xp + bg * pairs_per_head(d));
   });
 }
 
-void load_dh_pairs(const AttnDims& d, const float* x, const ItemRows& it, uint32_t* xp) {
+// Per row, 32 floats at a time rounded to 32 bf16 in order (16 pairs), the pairs then stored a column apart.
+BLT_AVX512_BF16 void load_dh_pairs(const AttnDims& d, const float* x, const ItemRows& it, uint32_t* xp) {
   const int64_t ldq = d.Hq * d.Dh;
   const float* X = x + (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh;
+  alignas(64) uint32_t words[kLanes];
   for (int64_t r = 0; r < kRows; ++r)
-    for (int64_t i = 0; i < d.Dh / 2; ++i)
-      xp[i * kRows + r] = r < it.nq ? pair_word(X[r * ldq + 2 * i], X[r * ldq + 2 * i + 1]) : 0u;
+    for (int64_t c0 = 0; c0 < d.Dh; c0 += 2 * kLanes) {
+      const int64_t n = std::min<int64_t>(2 * kLanes, d.Dh - c0);  // even
+      const __mmask16 lo = n >= kLanes ? 0xffff : static_cast<__mmask16>((1u << n) - 1);
+      const __mmask16 hi = n > kLanes ? static_cast<__mmask16>((1u << (n - kLanes)) - 1) : 0;
+      const float* row = X + r * ldq + c0;
+      const bool live = r < it.nq;
+      const __m512 a = live ? _mm512_maskz_loadu_ps(lo, row) : _mm512_setzero_ps();
+      const __m512 b = live ? _mm512_maskz_loadu_ps(hi, row + kLanes) : _mm512_setzero_ps();
+      _mm512_store_si512(words, (__m512i)_mm512_cvtne2ps_pbh(b, a));
+      for (int64_t i = 0; i < n / 2; ++i) xp[(c0 / 2 + i) * kRows + r] = words[i];
+    }
 }
 
 namespace {

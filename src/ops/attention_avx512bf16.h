@@ -19,9 +19,6 @@
 
 namespace blt::ops::detail {
 
-// (lo, hi) rounded to bf16 (RNE) in one 32-bit word, lo in the low half: one VDPBF16PS pair.
-uint32_t pair_word(float lo, float hi);
-
 // The bf16 pair at p in every lane.
 BLT_AVX512_BF16 inline __m512i broadcast_pair(const void* p) {
   uint32_t w;
@@ -43,7 +40,7 @@ void pack_key_pairs(const AttnDims& d, const float* x, uint32_t* xp, bool parall
 
 // xp (Dh/2, kRows): the item's rows of x (B,Tq,Hq,Dh: q or dO) as pairs (x[r][2i], x[r][2i+1]), lanes
 // past nq zero.
-void load_dh_pairs(const AttnDims& d, const float* x, const ItemRows& it, uint32_t* xp);
+BLT_AVX512_BF16 void load_dh_pairs(const AttnDims& d, const float* x, const ItemRows& it, uint32_t* xp);
 
 // st (N, 32) = scale · (the item's 32 lanes' pairs xp (Dh/2, 32)) · (N keys' bf16 rows, ldk apart, from
 // key index j0), masked to each lane's [lo, hi) when `mask`; mx (32) = max(mx, scores).

@@ -1,6 +1,7 @@
 // The bf16 attention backward on AVX512-BF16 without AMX (Precision::BF16), flash-attention style from
 // the forward's log-sum-exp, attention_backward_amx's contract with the five products on VDPBF16PS. A
-// work item is 32 query rows of one head (the lanes of two vectors); per chunk of up to 96 keys:
+// work item is 32 query rows of one head (the lanes of two vectors), the heads of one row block in
+// consecutive items (their rows share cache lines); per chunk of up to 96 keys:
 // y = scale·log2e·S and dP = dO Vᵀ (qk_block: the rows' pairs along Dh), P = 2^(y − lse2) and
 // dS = scale·P ∘ (dP − D), D = rowsum(dO ∘ O), per lane in f32 and rounded to bf16, dQᵀ += dS K (pv_block:
 // dS pairs along keys, K in key pairs), and per key dV += Pᵀ dO and dK += dSᵀ Q with the head columns in
@@ -23,7 +24,7 @@ namespace blt::ops::detail {
 namespace {
 
 constexpr double kParallelWork = 1 << 18;
-constexpr int64_t kMaxDh = 128;  // the largest head dim this backward takes (Dh a multiple of 16)
+using amx::kMaxDh;  // the largest head dim this backward takes too (Dh a multiple of 16)
 constexpr float kLog2e = 1.4426950408889634f;
 
 // k and v in bf16 rows (attention_amx.h's layout, zero rows past the last), k in key pairs, per call.
@@ -93,33 +94,34 @@ BLT_AVX512_BF16 void chunk_grads(ItemScratch& sc, int64_t nk, float scale) {
   }
 }
 
-// acc (nk keys' rows, Dh = 16·NC floats each) += per key j Σ_i a[j][pair i] · xr[i] over the 32 rows'
-// 16 pairs: a (nk, 32) bf16 per key (P or dS), xr the rows' pairs (dO or Q). Two keys per pass (nk even).
-template <int NC>
-BLT_AVX512_BF16 void kv_update(const bf16* a, int64_t nk, const uint32_t* xr, float* acc) {
+// acc (KJ keys' rows, Dh = 16·NC floats each) += per key k Σ_i a[k][pair i] · xr[i] over the 32 rows'
+// 16 pairs: a (KJ, 32) bf16 per key (P or dS), xr the rows' pairs (dO or Q); KJ·NC accumulators.
+template <int NC, int KJ>
+BLT_AVX512_BF16 void kv_keys(const bf16* a, const uint32_t* xr, float* acc) {
   constexpr int64_t Dh = 16 * NC;
-  for (int64_t j = 0; j < nk; j += 2) {
-    float* r0 = acc + j * Dh;
-    float* r1 = r0 + Dh;
-    __m512 a0[NC], a1[NC];
-    for (int n = 0; n < NC; ++n) {
-      a0[n] = _mm512_loadu_ps(r0 + n * kLanes);
-      a1[n] = _mm512_loadu_ps(r1 + n * kLanes);
-    }
-    for (int64_t i = 0; i < kRows / 2; ++i) {
-      const __m512i w0 = broadcast_pair(a + j * kRows + 2 * i), w1 = broadcast_pair(a + (j + 1) * kRows + 2 * i);
+  __m512 s[KJ][NC];
+  for (int k = 0; k < KJ; ++k)
+    for (int n = 0; n < NC; ++n) s[k][n] = _mm512_loadu_ps(acc + k * Dh + n * kLanes);
+  for (int64_t i = 0; i < kRows / 2; ++i) {
+    __m512i w[KJ];
+    for (int k = 0; k < KJ; ++k) w[k] = broadcast_pair(a + k * kRows + 2 * i);
 #pragma GCC unroll 8
-      for (int n = 0; n < NC; ++n) {
-        const __m512i x = _mm512_loadu_si512(xr + i * Dh + n * kLanes);
-        a0[n] = dp(a0[n], x, w0);
-        a1[n] = dp(a1[n], x, w1);
-      }
-    }
     for (int n = 0; n < NC; ++n) {
-      _mm512_storeu_ps(r0 + n * kLanes, a0[n]);
-      _mm512_storeu_ps(r1 + n * kLanes, a1[n]);
+      const __m512i x = _mm512_loadu_si512(xr + i * Dh + n * kLanes);
+      for (int k = 0; k < KJ; ++k) s[k][n] = dp(s[k][n], x, w[k]);
     }
   }
+  for (int k = 0; k < KJ; ++k)
+    for (int n = 0; n < NC; ++n) _mm512_storeu_ps(acc + k * Dh + n * kLanes, s[k][n]);
+}
+
+// kv_keys over the chunk's nk keys (even): as many keys per pass as 16 accumulators hold, pairs for the rest.
+template <int NC>
+void kv_update(const bf16* a, int64_t nk, const uint32_t* xr, float* acc) {
+  constexpr int KJ = NC <= 2 ? 8 : NC <= 4 ? 4 : 2;
+  int64_t j = 0;
+  for (; j + KJ <= nk; j += KJ) kv_keys<NC, KJ>(a + j * kRows, xr, acc + j * 16 * NC);
+  for (; j < nk; j += 2) kv_keys<NC, 2>(a + j * kRows, xr, acc + j * 16 * NC);
 }
 
 // What the backward of one call reads, and dQ, which items write in disjoint rows (may be null).
@@ -130,7 +132,7 @@ struct BackwardIo {
 };
 
 // The item's operands from q and dO (its rows from offset qoff, Hq·Dh apart), D and lse2; dQᵀ zeroed.
-void prepare_item(const AttnDims& d, const BackwardIo& io, const ItemRows& it, int64_t qoff, ItemScratch& sc) {
+BLT_AVX512_BF16 void prepare_item(const AttnDims& d, const BackwardIo& io, const ItemRows& it, int64_t qoff, ItemScratch& sc) {
   const int64_t ldq = d.Hq * d.Dh;
   const float *Q = io.q + qoff, *O = io.out + qoff, *dO = io.dout + qoff;
   const float* L = io.lse + (it.b * d.Hq + it.h) * d.Tq + it.t0;
@@ -140,20 +142,26 @@ void prepare_item(const AttnDims& d, const BackwardIo& io, const ItemRows& it, i
   load_row_pairs(dO, ldq, it.nq, d.Dh, sc.dor);
   std::fill(sc.dqt, sc.dqt + d.Dh * kRows, 0.f);
   for (int64_t r = 0; r < kRows; ++r) {
-    float D = 0;
-    for (int64_t c = 0; r < it.nq && c < d.Dh; ++c) D += dO[r * ldq + c] * O[r * ldq + c];
-    sc.dr[r] = D;
+    __m512 D = _mm512_setzero_ps();  // Dh is a multiple of 16
+    for (int64_t c = 0; r < it.nq && c < d.Dh; c += kLanes)
+      D = _mm512_fmadd_ps(_mm512_loadu_ps(dO + r * ldq + c), _mm512_loadu_ps(O + r * ldq + c), D);
+    alignas(64) float lanes[kLanes];  // (not _mm512_reduce_add_ps: GCC 12's -Wmaybe-uninitialized trips on it)
+    _mm512_store_ps(lanes, D);
+    float sum = 0;
+    for (float x : lanes) sum += x;
+    sc.dr[r] = sum;
     const bool any = r < it.nq && L[r] > -INFINITY;
     sc.lse2[r] = any ? L[r] * kLog2e : INFINITY;  // +inf: P = 0 for every key
   }
 }
 
-// Item `item` (32 query rows), Dh = 16·NC: every chunk of its keys, then dq += its dQ. acc holds the
-// thread's dK then dV per (batch, kv head), blocks_per_head(d) floats each.
+// Item `item` = (b·n_blocks + block)·Hq + h (32 query rows), Dh = 16·NC: every chunk of its keys, then
+// dq += its dQ. acc holds the thread's dK then dV per (batch, kv head), blocks_per_head(d) floats each.
 template <int NC>
 void backward_item(const AttnDims& d, const BackwardIo& io, const Packed& pk, int64_t item, ItemScratch& sc,
                    float* acc) {
-  const ItemRows it = item_rows(d, item, kRows);
+  const int64_t nb = n_row_blocks(d, kRows), hq = item % d.Hq, blk = item / d.Hq % nb, t0 = blk * kRows;
+  const ItemRows it{item / (d.Hq * nb), hq, t0, std::min<int64_t>(kRows, d.Tq - t0)};
   Lanes ln;
   const KeyUnion u = lane_ranges(io.ranges + it.b * d.Tq + it.t0, it.nq, ln);
   if (u.lo >= u.hi) return;  // no row has a key: no gradient

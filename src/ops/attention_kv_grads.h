@@ -1,4 +1,5 @@
-// dK and dV of the bf16 attention backwards (attention_amx_bwd.cpp, attention_avx512bf16_bwd.cpp): each
+// dK and dV of the bf16 attention backwards (attention_amx_bwd.cpp, attention_avx512bf16_bwd.cpp; head dims
+// up to amx::kMaxDh): each
 // thread of the team accumulates them privately in f32, per (batch, kv head) a dK block then a dV block
 // of amx::blocks_per_head(d) floats (keys padded to 32, key j's row at j·Dh), and the threads' blocks
 // are summed into dk and dv in thread order at the end (deterministic for a fixed thread count).
