@@ -1,8 +1,9 @@
 // Mixed-precision training (bf16 matmul inputs, float32 master weights): a
 // tiny BLT and a tiny byte LM trained the same steps from the same seed in
 // bf16 and in fp32 reach validation BPB within 1% of each other, and the
-// metrics lines say which precision ran. Skipped visibly on a CPU without bf16
-// matmuls.
+// metrics lines say which precision ran; also at head dims where attention's
+// forward and backward run on the bf16 kernels (ops/attention_kernels.h).
+// Skipped visibly on a CPU without bf16 matmuls.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include "blas/gemm_bf16.h"
 #include "data/documents.h"
 #include "io/temp_dir.h"
+#include "ops/attention_kernels.h"
 #include "pipeline/blt_task.h"
 #include "pipeline/entropy_task.h"
 #include "support/tiny_models.h"
@@ -55,8 +57,8 @@ Outcome train(train::TrainTask& task, nn::ParamRegistry& reg, Precision p) {
   return o;
 }
 
-Outcome train_blt(Precision p, const data::Corpus& valid) {
-  model::BltArgs a = tiny_blt_args({.seq = kSeq});
+Outcome train_blt_dims(Precision p, const data::Corpus& valid, const TinyBlt& dims) {
+  model::BltArgs a = tiny_blt_args(dims);
   a.patching_mode = "space";
   a.validate("test");
   patching::PatcherArgs pa;
@@ -66,10 +68,40 @@ Outcome train_blt(Precision p, const data::Corpus& valid) {
   return train(task, *m.params, p);
 }
 
-Outcome train_byte_lm(Precision p, const data::Corpus& valid) {
-  modeldir::EntropyModel m = modeldir::EntropyModel::create(tiny_lm_args(kSeq, 32), {}, DType::F32, true);
+Outcome train_byte_lm_args(Precision p, const data::Corpus& valid, const lm::LMTransformerArgs& args) {
+  modeldir::EntropyModel m = modeldir::EntropyModel::create(args, {}, DType::F32, true);
   pipeline::EntropyTask task(m, &valid, 2048);
   return train(task, *m.params, p);
+}
+
+// Head dims 8: attention stays fp32 at either precision.
+Outcome train_blt(Precision p, const data::Corpus& valid) {
+  return train_blt_dims(p, valid, {.seq = kSeq});
+}
+Outcome train_byte_lm(Precision p, const data::Corpus& valid) {
+  return train_byte_lm_args(p, valid, tiny_lm_args(kSeq, 32));
+}
+
+// Head dims 16 (local encoder and decoder, cross attention over 64 bytes) and 32 (the LM): the bf16
+// attention kernels run forward and backward.
+constexpr TinyBlt kBf16AttentionBlt{.dim_local = 32, .dim_global = 64, .seq = kSeq};
+lm::LMTransformerArgs bf16_attention_lm() {
+  lm::LMTransformerArgs a = tiny_lm_args(kSeq, 32);
+  a.dim = 64;
+  a.n_heads = a.n_kv_heads = 2;
+  return a;
+}
+Outcome train_blt_bf16_attention(Precision p, const data::Corpus& valid) {
+  return train_blt_dims(p, valid, kBf16AttentionBlt);
+}
+Outcome train_byte_lm_bf16_attention(Precision p, const data::Corpus& valid) {
+  return train_byte_lm_args(p, valid, bf16_attention_lm());
+}
+
+// Whether a bf16 attention backward takes rows of `heads` heads of head dim Dh (batch 4, kSeq positions).
+bool bf16_attention_runs(int64_t heads, int64_t Dh) {
+  const ops::AttnDims d{4, kSeq, kSeq, heads, heads, Dh, 1.0};
+  return ops::detail::use_attention_amx(d) || ops::detail::use_attention_avx512bf16_backward(d);
 }
 
 void expect_bf16_trains_as_fp32(Outcome (*run)(Precision, const data::Corpus&), const char* what) {
@@ -91,6 +123,13 @@ TEST(MixedPrecision, TinyBltTrainsInBf16AsInFp32) {
 TEST(MixedPrecision, TinyByteLmTrainsInBf16AsInFp32) {
   if (!blas::has_bf16_matmul()) GTEST_SKIP() << "this CPU has no bf16 matmul (" << blas::bf16_isa() << ")";
   expect_bf16_trains_as_fp32(train_byte_lm, "tiny byte LM");
+}
+
+TEST(MixedPrecision, WithBf16AttentionKernelsTrainsAsFp32) {
+  if (!bf16_attention_runs(2, 16) || !bf16_attention_runs(2, 32))
+    GTEST_SKIP() << "no bf16 attention backward runs on this CPU";
+  expect_bf16_trains_as_fp32(train_blt_bf16_attention, "tiny BLT, bf16 attention");
+  expect_bf16_trains_as_fp32(train_byte_lm_bf16_attention, "tiny byte LM, bf16 attention");
 }
 
 }  // namespace
