@@ -327,8 +327,9 @@ Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<cons
   // disagree enough to blow gradients up (a tiny byte LM at lr 10 went non-finite at step 3 with it).
   const bool bf16 = g.precision() == Precision::BF16, amx = bf16 && detail::use_attention_amx(d);
   const bool grads = g.recording() && any_requires_grad(q, k, v);
-  const bool bf16_pairs = bf16 && !amx &&
-                          (grads ? detail::use_attention_avx512bf16_backward(d) : detail::use_attention_avx512bf16(d));
+  const bool bf16_pairs =
+      bf16 && !amx &&
+      (grads ? detail::use_attention_avx512bf16_backward(d) : detail::use_attention_avx512bf16(d));
   return record(
       g, {qs, q.dtype(), any_requires_grad(q, k, v)}, {flops, 2 * flops},
       [&]<class T>(const Var& out) {
@@ -348,8 +349,9 @@ Var attention(Graph& g, const Var& q, const Var& k, const Var& v, std::span<cons
         if constexpr (std::is_same_v<T, float>)
           if (amx || bf16_pairs)
             return (amx ? detail::attention_backward_amx : detail::attention_backward_avx512bf16)(
-                d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(), out.value.data<T>(),
-                lse.data<T>(), out.grad().data<T>(), grad_or_null<T>(q), grad_or_null<T>(k), grad_or_null<T>(v));
+                d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(),
+                out.value.data<T>(), lse.data<T>(), out.grad().data<T>(), grad_or_null<T>(q),
+                grad_or_null<T>(k), grad_or_null<T>(v));
         attention_backward<T>(d, q.value.data<T>(), k.value.data<T>(), v.value.data<T>(), ranges.data(),
                               out.value.data<T>(), lse.data<T>(), out.grad().data<T>(), grad_or_null<T>(q),
                               grad_or_null<T>(k), grad_or_null<T>(v));

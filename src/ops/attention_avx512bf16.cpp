@@ -5,6 +5,8 @@
 // K), PV pairs along keys (Pᵀ pairs × a broadcast pair of V). Chunks start at even keys, so a pair
 // never straddles two. Scores are kept in log2 units, P = 2^(y − m) rounded to bf16 (its f32 sum
 // into l), as in attention_amx.cpp. k is converted to bf16 rows and v to key pairs once per call.
+#include "ops/attention_avx512bf16.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -14,7 +16,6 @@
 #include "blas/cpu_features.h"
 #include "core/bf16.h"
 #include "ops/attention_amx.h"
-#include "ops/attention_avx512bf16.h"
 #include "ops/attention_bf16.h"
 #include "ops/attention_item.h"
 #include "ops/attention_kernels.h"
@@ -29,9 +30,10 @@ namespace {
 BLT_AVX512_BF16 void pack_head_pairs(const float* X, int64_t ld, int64_t Tk, int64_t Dh, uint32_t* out) {
   for (int64_t i = 0; i < (Tk + 1) / 2; ++i)
     for (int64_t c = 0; c < Dh; c += kLanes) {
-      const __mmask16 m = Dh - c >= kLanes ? 0xffff : static_cast<__mmask16>((1u << (Dh - c)) - 1);
+      const __mmask16 m = first_lanes(Dh - c);
       const __m512 even = _mm512_maskz_loadu_ps(m, X + 2 * i * ld + c);
-      const __m512 odd = 2 * i + 1 < Tk ? _mm512_maskz_loadu_ps(m, X + (2 * i + 1) * ld + c) : _mm512_setzero_ps();
+      const __m512 odd =
+          2 * i + 1 < Tk ? _mm512_maskz_loadu_ps(m, X + (2 * i + 1) * ld + c) : _mm512_setzero_ps();
       _mm512_mask_storeu_epi32(out + i * Dh + c, m, bf16_pairs(even, odd));
     }
 }
@@ -41,7 +43,8 @@ BLT_AVX512_BF16 void pack_head_pairs(const float* X, int64_t ld, int64_t Tk, int
 void pack_key_pairs(const AttnDims& d, const float* x, uint32_t* xp, bool parallel) {
   const int64_t ld = d.Hkv * d.Dh;
   parallel_for(d.B * d.Hkv, parallel, [&](int64_t bg) {
-    pack_head_pairs(x + bg / d.Hkv * d.Tk * ld + bg % d.Hkv * d.Dh, ld, d.Tk, d.Dh, xp + bg * pairs_per_head(d));
+    pack_head_pairs(x + bg / d.Hkv * d.Tk * ld + bg % d.Hkv * d.Dh, ld, d.Tk, d.Dh,
+                    xp + bg * pairs_per_head(d));
   });
 }
 
@@ -53,8 +56,7 @@ BLT_AVX512_BF16 void load_dh_pairs(const AttnDims& d, const float* x, const Item
   for (int64_t r = 0; r < kRows; ++r)
     for (int64_t c0 = 0; c0 < d.Dh; c0 += 2 * kLanes) {
       const int64_t n = std::min<int64_t>(2 * kLanes, d.Dh - c0);  // even
-      const __mmask16 lo = n >= kLanes ? 0xffff : static_cast<__mmask16>((1u << n) - 1);
-      const __mmask16 hi = n > kLanes ? static_cast<__mmask16>((1u << (n - kLanes)) - 1) : 0;
+      const __mmask16 lo = first_lanes(n), hi = first_lanes(std::max<int64_t>(n - kLanes, 0));
       const float* row = X + r * ldq + c0;
       const bool live = r < it.nq;
       const __m512 a = live ? _mm512_maskz_loadu_ps(lo, row) : _mm512_setzero_ps();
@@ -135,12 +137,13 @@ void forward_item(const AttnDims& d, const ForwardIo<float>& io, const Packed& p
     const bool mask = !u.covers(j0, j0 + static_cast<int32_t>(nk));
     std::fill(mx, mx + kRows, -INFINITY);
     for_each_block(nk, [&](int64_t off, int64_t n) {
-      kQkPairs[n - 1](sc.qp.data(), d.Dh, K + (j0 + off) * ld, ld, j0 + static_cast<int32_t>(off), ln, mask, scale,
-                 sc.st.data() + off * kRows, mx);
+      kQkPairs[n - 1](sc.qp.data(), d.Dh, K + (j0 + off) * ld, ld, j0 + static_cast<int32_t>(off), ln, mask,
+                      scale, sc.st.data() + off * kRows, mx);
     });
     softmax_pairs(sc.st.data(), nk, mx, s, sc.pp.data());
     for_each_block(d.Dh, [&](int64_t c0, int64_t n) {
-      kPvPairs[n - 1](sc.pp.data(), nk / 2, VP + j0 / 2 * d.Dh + c0, d.Dh, s.alpha, sc.ot.data() + c0 * kRows);
+      kPvPairs[n - 1](sc.pp.data(), nk / 2, VP + j0 / 2 * d.Dh + c0, d.Dh, s.alpha,
+                      sc.ot.data() + c0 * kRows);
     });
   }
   for (int r = 0; r < kRows; ++r) s.m[r] *= 0.6931471805599453f;  // log2 -> natural units for the lse

@@ -46,20 +46,20 @@ Packed pack(const AttnDims& d, const float* k, const float* v, bool parallel) {
 
 // One thread's item scratch.
 struct ItemScratch {
-  alignas(64) uint32_t qp[kMaxDh / 2 * kRows];    // Q pairs along Dh (Dh/2, 32)
-  alignas(64) uint32_t dop[kMaxDh / 2 * kRows];   // dO pairs along Dh
-  alignas(64) uint32_t qr[kRows / 2 * kMaxDh];    // Q row pairs (16, Dh): (q[2i][c], q[2i+1][c])
-  alignas(64) uint32_t dor[kRows / 2 * kMaxDh];   // dO row pairs
-  alignas(64) float st[kChunk * kRows];           // y per key (nk, 32), masked to −inf
-  alignas(64) float dpt[kChunk * kRows];          // dP per key
-  alignas(64) uint32_t dsp[kChunk / 2 * kRows];   // dS pairs along keys (nk/2, 32)
-  alignas(64) bf16 pt[kChunk * kRows];            // per key, the 32 rows' P in bf16: row pairs as words
-  alignas(64) bf16 dst[kChunk * kRows];           // per key, dS the same way
-  alignas(64) float dqt[kMaxDh * kRows];          // dQᵀ (Dh, 32)
-  alignas(64) float lse2[kRows];                  // lse in log2 units; +inf for rows without keys
-  alignas(64) float dr[kRows];                    // D
-  alignas(64) float mx[kRows];                    // qk_block's running max (unused here)
-  alignas(64) float ones[kRows];                  // pv_block's rescale factor: none
+  alignas(64) uint32_t qp[kMaxDh / 2 * kRows];   // Q pairs along Dh (Dh/2, 32)
+  alignas(64) uint32_t dop[kMaxDh / 2 * kRows];  // dO pairs along Dh
+  alignas(64) uint32_t qr[kRows / 2 * kMaxDh];   // Q row pairs (16, Dh): (q[2i][c], q[2i+1][c])
+  alignas(64) uint32_t dor[kRows / 2 * kMaxDh];  // dO row pairs
+  alignas(64) float st[kChunk * kRows];          // y per key (nk, 32), masked to −inf
+  alignas(64) float dpt[kChunk * kRows];         // dP per key
+  alignas(64) uint32_t dsp[kChunk / 2 * kRows];  // dS pairs along keys (nk/2, 32)
+  alignas(64) bf16 pt[kChunk * kRows];           // per key, the 32 rows' P in bf16: row pairs as words
+  alignas(64) bf16 dst[kChunk * kRows];          // per key, dS the same way
+  alignas(64) float dqt[kMaxDh * kRows];         // dQᵀ (Dh, 32)
+  alignas(64) float lse2[kRows];                 // lse in log2 units; +inf for rows without keys
+  alignas(64) float dr[kRows];                   // D
+  alignas(64) float mx[kRows];                   // qk_block's running max (unused here)
+  alignas(64) float ones[kRows];                 // pv_block's rescale factor: none
 };
 
 // xr (16, Dh): the rows X[0..n) (ld apart, rows past n zero) in pairs of rows (x[2i][c], x[2i+1][c]).
@@ -85,7 +85,8 @@ BLT_AVX512_BF16 void chunk_grads(ItemScratch& sc, int64_t nk, float scale) {
       const __m512 ds =
           _mm512_mul_ps(_mm512_mul_ps(p, _mm512_sub_ps(_mm512_loadu_ps(sc.dpt + j * kRows + h), D)), sc_);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc.pt + j * kRows + h), (__m256i)_mm512_cvtneps_pbh(p));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc.dst + j * kRows + h), (__m256i)_mm512_cvtneps_pbh(ds));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc.dst + j * kRows + h),
+                          (__m256i)_mm512_cvtneps_pbh(ds));
       if (j % 2 == 0)
         even = ds;
       else
@@ -132,7 +133,8 @@ struct BackwardIo {
 };
 
 // The item's operands from q and dO (its rows from offset qoff, Hq·Dh apart), D and lse2; dQᵀ zeroed.
-BLT_AVX512_BF16 void prepare_item(const AttnDims& d, const BackwardIo& io, const ItemRows& it, int64_t qoff, ItemScratch& sc) {
+BLT_AVX512_BF16 void prepare_item(const AttnDims& d, const BackwardIo& io, const ItemRows& it, int64_t qoff,
+                                  ItemScratch& sc) {
   const int64_t ldq = d.Hq * d.Dh;
   const float *Q = io.q + qoff, *O = io.out + qoff, *dO = io.dout + qoff;
   const float* L = io.lse + (it.b * d.Hq + it.h) * d.Tq + it.t0;
@@ -145,7 +147,8 @@ BLT_AVX512_BF16 void prepare_item(const AttnDims& d, const BackwardIo& io, const
     __m512 D = _mm512_setzero_ps();  // Dh is a multiple of 16
     for (int64_t c = 0; r < it.nq && c < d.Dh; c += kLanes)
       D = _mm512_fmadd_ps(_mm512_loadu_ps(dO + r * ldq + c), _mm512_loadu_ps(O + r * ldq + c), D);
-    alignas(64) float lanes[kLanes];  // (not _mm512_reduce_add_ps: GCC 12's -Wmaybe-uninitialized trips on it)
+    // Summed through memory, not by _mm512_reduce_add_ps: GCC 12's -Wmaybe-uninitialized trips on that.
+    alignas(64) float lanes[kLanes];
     _mm512_store_ps(lanes, D);
     float sum = 0;
     for (float x : lanes) sum += x;
@@ -205,8 +208,8 @@ bool use_attention_avx512bf16_backward(const AttnDims& d) {
 }
 
 void attention_backward_avx512bf16(const AttnDims& d, const float* q, const float* k, const float* v,
-                                   const KeyRange* ranges, const float* out, const float* lse, const float* dout,
-                                   float* dq, float* dk, float* dv) {
+                                   const KeyRange* ranges, const float* out, const float* lse,
+                                   const float* dout, float* dq, float* dk, float* dv) {
   const BackwardIo io{ranges, q, out, lse, dout, dq};
   const bool parallel = worth_forking(static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh, kParallelWork);
   const Packed pk = pack(d, k, v, parallel);

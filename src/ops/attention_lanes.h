@@ -21,6 +21,11 @@ namespace blt::ops::detail {
 constexpr int64_t kChunk = 96;  // keys per online-softmax step (even: bf16 pairs of keys)
 constexpr int kBlock = 12;      // keys (QKᵀ) or head columns (PV) held in registers per pass
 
+// The first min(n, 16) lanes (n ≥ 0): the mask of a row's tail.
+inline __mmask16 first_lanes(int64_t n) {
+  return n >= kLanes ? __mmask16{0xffff} : static_cast<__mmask16>((1u << n) - 1);
+}
+
 // Whether lanes' key ranges [lo, hi) hold key j: the mask of a score vector.
 BLT_AVX512_LANES inline __mmask16 lanes_hold(__m512i lo, __m512i hi, int32_t j) {
   const __m512i key = _mm512_set1_epi32(j);

@@ -177,14 +177,16 @@ TEST(TrainAllocations, OpenBlasScratchIsAttributedToOpenBlas) {
   if (!BLT_COUNT_ALLOCATIONS) GTEST_SKIP() << "sanitizer build: the allocator is not replaced";
   prepare_allocation_backtraces();
   std::vector<float> a(4 * 32, 1.f), b(32 * 8, 1.f), c(4 * 8, 0.f);
-  const int before = omp_get_max_threads();
-  omp_set_num_threads(1);
-  blas::gemm<float>(false, false, 4, 8, 32, 1.f, a.data(), 32, b.data(), 8, 1.f, c.data(), 8);  // warm
-  CountAllocations count;
-  blas::gemm<float>(false, false, 4, 8, 32, 1.f, a.data(), 32, b.data(), 8, 1.f, c.data(), 8);
-  const int64_t all = count.count(), by_openblas = count.count_by_openblas();
-  omp_set_num_threads(before);
-  EXPECT_EQ(by_openblas, all);
+  const auto sgemm = [&] {
+    blas::gemm<float>(false, false, 4, 8, 32, 1.f, a.data(), 32, b.data(), 8, 1.f, c.data(), 8);
+  };
+  const Counts n = with_threads(1, [&] {
+    sgemm();  // warm
+    CountAllocations count;
+    sgemm();
+    return Counts{.all = count.count(), .by_openblas = count.count_by_openblas()};
+  });
+  EXPECT_EQ(n.by_openblas, n.all);
   EXPECT_EQ(c[0], 64.f);
 }
 

@@ -2,9 +2,9 @@
 // patched by the bundled entropy model models/entropy-kjv, so patches follow real text): it loads
 // without console errors or warnings; a prompt streams text into patch boxes that match the server's own
 // completion (same seed), with the sparkline drawn; "patch this text" shows the boxes of POST /v1/patch;
-// an HTTP error shows the server's message, and Stop ends a stream (of a model that never emits EOS). A screenshot of the streamed output goes to
-// <build dir>/serve_page.png. Skipped, with the reason, where chromium or chromedriver is missing
-// (scripts/setup.sh installs both).
+// an HTTP error shows the server's message, and Stop ends a stream (of a model that never emits EOS). A
+// screenshot of the streamed output goes to <build dir>/serve_page.png. Skipped, with the reason, where
+// chromium or chromedriver is missing (scripts/setup.sh installs both).
 #include <gtest/gtest.h>
 
 #include "serve_fixture.h"
