@@ -25,9 +25,10 @@ Var Attention::step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache&
 
 Var Attention::attend(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache* cache) const {
   const int64_t B = x.shape()[0], T = x.shape()[1];
-  Var q = wq_(g, x).reshape(Shape{B, T, n_heads_, head_dim_});
-  Var k = wk_(g, x).reshape(Shape{B, T, n_kv_heads_, head_dim_});
-  Var v = wv_(g, x).reshape(Shape{B, T, n_kv_heads_, head_dim_});
+  const TensorView xb = wq_.bf16_input(g, x);  // one bf16 rounding of x for q, k and v
+  Var q = wq_(g, x, xb).reshape(Shape{B, T, n_heads_, head_dim_});
+  Var k = wk_(g, x, xb).reshape(Shape{B, T, n_kv_heads_, head_dim_});
+  Var v = wv_(g, x, xb).reshape(Shape{B, T, n_kv_heads_, head_dim_});
   q = ops::rope(g, q, *ctx.rope, ctx.positions);
   k = ops::rope(g, k, *ctx.rope, ctx.positions);
   if (cache) {

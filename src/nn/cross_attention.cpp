@@ -23,7 +23,9 @@ CrossAttention::CrossAttention(ParamRegistry& reg, const std::string& prefix, in
 CrossAttention::KeysValues CrossAttention::keys_values(Graph& g, const Var& kv) const {
   const int64_t B = kv.shape()[0], Tk = kv.shape()[1];
   const Var kvn = norm_kv_(g, kv);
-  return {wk_(g, kvn).reshape(Shape{B, Tk, n_heads_, head_dim_}), wv_(g, kvn).reshape(Shape{B, Tk, n_heads_, head_dim_})};
+  const TensorView kvb = wk_.bf16_input(g, kvn);  // one bf16 rounding for k and v
+  return {wk_(g, kvn, kvb).reshape(Shape{B, Tk, n_heads_, head_dim_}),
+          wv_(g, kvn, kvb).reshape(Shape{B, Tk, n_heads_, head_dim_})};
 }
 
 Var CrossAttention::attend(Graph& g, const Var& x, const Var& k, const Var& v,

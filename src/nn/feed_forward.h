@@ -22,8 +22,11 @@ class FeedForward {
     w2_ = Linear(reg, prefix + ".w2", hidden, dim, Init::trunc_normal(out_std));
   }
 
-  // x (..,dim) -> (..,dim)
-  Var operator()(Graph& g, const Var& x) const { return w2_(g, ops::swiglu(g, w1_(g, x), w3_(g, x))); }
+  // x (..,dim) -> (..,dim); w1 and w3 share x's bf16 rounding
+  Var operator()(Graph& g, const Var& x) const {
+    const TensorView xb = w1_.bf16_input(g, x);
+    return w2_(g, ops::swiglu(g, w1_(g, x, xb), w3_(g, x, xb)));
+  }
 
  private:
   Linear w1_, w3_, w2_;

@@ -13,8 +13,12 @@ class Linear {
   Linear(ParamRegistry& reg, const std::string& prefix, int64_t in, int64_t out, Init init)
       : reg_(&reg), w_(reg.declare(prefix + ".weight", Shape{out, in}, init)), in_(in), out_(out) {}
 
-  // x (..,in) -> (..,out)
-  Var operator()(Graph& g, const Var& x) const { return ops::linear(g, x, reg_->var(w_), reg_->bf16_value(w_)); }
+  // x (..,in) -> (..,out); x_bf16: x already rounded to bf16 (bf16_input), shared with other linears
+  Var operator()(Graph& g, const Var& x, const TensorView& x_bf16 = {}) const {
+    return ops::linear(g, x, reg_->var(w_), reg_->bf16_value(w_), x_bf16);
+  }
+  // x rounded to bf16 once for the linears that read it, where their products run in bf16 (ops::bf16_input)
+  TensorView bf16_input(Graph& g, const Var& x) const { return ops::bf16_input(g, x, weight()); }
   Var weight() const { return reg_->var(w_); }
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }

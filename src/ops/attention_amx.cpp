@@ -45,33 +45,6 @@ constexpr TileConfig tile_config() {
   return c;
 }
 
-// r[i][c] -> r[c][i] for a 16×16 block of 32-bit words: pairs of rows interleaved by words, then by
-// 64-bit pairs (column 4L + k of rows 4i..4i+3 in 128-bit lane L), then 128-bit lanes gathered twice.
-// (The all-lanes maskz forms avoid GCC 12's false -Wuninitialized on the plain forms' undefined operand.)
-BLT_AMX void transpose16(__m512i r[16]) {
-  __m512i t[16], u[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_maskz_unpacklo_epi32(0xffff, r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_maskz_unpackhi_epi32(0xffff, r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {
-    u[4 * i] = _mm512_maskz_unpacklo_epi64(0xff, t[4 * i], t[4 * i + 2]);
-    u[4 * i + 1] = _mm512_maskz_unpackhi_epi64(0xff, t[4 * i], t[4 * i + 2]);
-    u[4 * i + 2] = _mm512_maskz_unpacklo_epi64(0xff, t[4 * i + 1], t[4 * i + 3]);
-    u[4 * i + 3] = _mm512_maskz_unpackhi_epi64(0xff, t[4 * i + 1], t[4 * i + 3]);
-  }
-  for (int k = 0; k < 4; ++k) {
-    const __m512i v0 = _mm512_maskz_shuffle_i32x4(0xffff, u[k], u[4 + k], 0x88),
-                  v1 = _mm512_maskz_shuffle_i32x4(0xffff, u[k], u[4 + k], 0xdd);
-    const __m512i w0 = _mm512_maskz_shuffle_i32x4(0xffff, u[8 + k], u[12 + k], 0x88);
-    const __m512i w1 = _mm512_maskz_shuffle_i32x4(0xffff, u[8 + k], u[12 + k], 0xdd);
-    r[k] = _mm512_maskz_shuffle_i32x4(0xffff, v0, w0, 0x88);
-    r[8 + k] = _mm512_maskz_shuffle_i32x4(0xffff, v0, w0, 0xdd);
-    r[4 + k] = _mm512_maskz_shuffle_i32x4(0xffff, v1, w1, 0x88);
-    r[12 + k] = _mm512_maskz_shuffle_i32x4(0xffff, v1, w1, 0xdd);
-  }
-}
-
 // vt (Dh, 32): the 32-key block of X rows (ld apart, n ≤ 32 of them, zero past) transposed in bf16;
 // row c as 16 words (x[2i][c], x[2i+1][c]), one 16×16 word transpose per 16 columns.
 BLT_AMX void pack_block_transposed(const float* X, int64_t ld, int64_t n, int64_t Dh, bf16* vt) {

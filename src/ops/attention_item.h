@@ -91,18 +91,4 @@ inline void load_q_transposed(const AttnDims& d, const float* q, const ItemRows&
     for (int64_t c = 0; c < d.Dh; ++c) qt[c * rows + r] = r < it.nq ? Q[r * ldq + c] : 0.f;
 }
 
-// out rows of the item = Oᵀ (Dh, rows) transposed, divided by l; lse = m + log l.
-inline void store_output(const AttnDims& d, const ItemRows& it, const LaneState& s, const float* ot,
-                         int64_t rows, float* out, float* lse) {
-  const int64_t ldq = d.Hq * d.Dh;
-  float* O = out + (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh;
-  float* L = lse + (it.b * d.Hq + it.h) * d.Tq + it.t0;
-  for (int64_t r = 0; r < it.nq; ++r) {
-    const bool any = s.l[r] > 0;
-    const float inv = any ? 1.f / s.l[r] : 0.f;
-    for (int64_t c = 0; c < d.Dh; ++c) O[r * ldq + c] = ot[c * rows + r] * inv;
-    L[r] = any ? s.m[r] + std::log(s.l[r]) : -std::numeric_limits<float>::infinity();
-  }
-}
-
 }  // namespace blt::ops::detail

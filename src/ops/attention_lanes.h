@@ -2,13 +2,17 @@
 // attention_avx512bf16.cpp on bf16 pairs): an item's 32 query rows are two vectors' lanes, a block holds
 // the scores of up to kBlock keys, or Oᵀ of up to kBlock head columns, as two accumulators each. What
 // differs between the two is only the inner product; the masking, the running max, the stores, the
-// rescale of Oᵀ and the table of block sizes are here. Compiled for a subset of both kernels' targets.
+// rescale of Oᵀ and the table of block sizes are here, with the 16×16 word transpose and the output's
+// store that the AMX forward shares. Compiled for a subset of all three kernels' targets.
 #pragma once
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -77,6 +81,59 @@ template <int N>
     _mm512_storeu_ps(ot + n * kRows, a0[n]);
     _mm512_storeu_ps(ot + n * kRows + kLanes, a1[n]);
   }
+}
+
+// r[i][c] -> r[c][i] for a 16×16 block of 32-bit words: pairs of rows interleaved by words, then by
+// 64-bit pairs (column 4L + k of rows 4i..4i+3 in 128-bit lane L), then 128-bit lanes gathered twice.
+// (The all-lanes maskz forms avoid GCC 12's false -Wuninitialized on the plain forms' undefined operand.)
+BLT_AVX512_LANES inline void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_maskz_unpacklo_epi32(0xffff, r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_maskz_unpackhi_epi32(0xffff, r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i] = _mm512_maskz_unpacklo_epi64(0xff, t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_maskz_unpackhi_epi64(0xff, t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_maskz_unpacklo_epi64(0xff, t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_maskz_unpackhi_epi64(0xff, t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int k = 0; k < 4; ++k) {
+    const __m512i v0 = _mm512_maskz_shuffle_i32x4(0xffff, u[k], u[4 + k], 0x88),
+                  v1 = _mm512_maskz_shuffle_i32x4(0xffff, u[k], u[4 + k], 0xdd);
+    const __m512i w0 = _mm512_maskz_shuffle_i32x4(0xffff, u[8 + k], u[12 + k], 0x88);
+    const __m512i w1 = _mm512_maskz_shuffle_i32x4(0xffff, u[8 + k], u[12 + k], 0xdd);
+    r[k] = _mm512_maskz_shuffle_i32x4(0xffff, v0, w0, 0x88);
+    r[8 + k] = _mm512_maskz_shuffle_i32x4(0xffff, v0, w0, 0xdd);
+    r[4 + k] = _mm512_maskz_shuffle_i32x4(0xffff, v1, w1, 0x88);
+    r[12 + k] = _mm512_maskz_shuffle_i32x4(0xffff, v1, w1, 0xdd);
+  }
+}
+
+// The item's output rows = Oᵀ (Dh, rows) transposed, divided by l; lse = m + log l (rows with no key: 0 and
+// −inf). 16 columns of 16 rows at a time through transpose16, the last block's columns masked.
+BLT_AVX512_LANES inline void store_output(const AttnDims& d, const ItemRows& it, const LaneState& s,
+                                          const float* ot, int64_t rows, float* out, float* lse) {
+  const int64_t ldq = d.Hq * d.Dh;
+  float* O = out + (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh;
+  float* L = lse + (it.b * d.Hq + it.h) * d.Tq + it.t0;
+  alignas(64) float inv[kRows];
+  for (int64_t r = 0; r < rows; ++r) inv[r] = s.l[r] > 0 ? 1.f / s.l[r] : 0.f;
+  for (int64_t r0 = 0; r0 < it.nq; r0 += kLanes) {
+    const __m512 scale = _mm512_load_ps(inv + r0);
+    for (int64_t c0 = 0; c0 < d.Dh; c0 += kLanes) {
+      const int64_t nc = std::min<int64_t>(kLanes, d.Dh - c0);
+      __m512i w[kLanes];
+      for (int64_t c = 0; c < kLanes; ++c)
+        w[c] = c < nc ? _mm512_castps_si512(_mm512_mul_ps(_mm512_loadu_ps(ot + (c0 + c) * rows + r0), scale))
+                      : _mm512_setzero_si512();
+      transpose16(w);  // w[r]: row r0 + r's columns c0..c0+15
+      for (int64_t r = 0; r < std::min<int64_t>(kLanes, it.nq - r0); ++r)
+        _mm512_mask_storeu_epi32(O + (r0 + r) * ldq + c0, first_lanes(nc), w[r]);
+    }
+  }
+  for (int64_t r = 0; r < it.nq; ++r)
+    L[r] = s.l[r] > 0 ? s.m[r] + std::log(s.l[r]) : -std::numeric_limits<float>::infinity();
 }
 
 // {make(1), ..., make(kBlock)}: make(n) (n an integral_constant) is a block function for n keys or columns.

@@ -45,11 +45,17 @@ bf16* arena_bf16(Graph& g, const TensorView& v) {
   return b;
 }
 
+// Whether linear(g, x, w) takes its products in bf16: w stored in bf16, or mixed precision on float32.
+bool runs_bf16(const Graph& g, const Var& x, const Var& w) {
+  return w.dtype() == DType::BF16 ||
+         (g.precision() == Precision::BF16 && x.dtype() == DType::F32 && blas::has_bf16_matmul());
+}
+
 // The mixed-precision linear (see linear()): x and w in bf16, y and the gradients float32.
-Var linear_bf16(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, const OpOutput& o,
-                OpFlops flops) {
+Var linear_bf16(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, const TensorView& x_bf16,
+                const OpOutput& o, OpFlops flops) {
   const int64_t in = w.shape()[1], out = w.shape()[0], N = x.shape().rows();
-  const bf16* xb = arena_bf16(g, x.value);
+  const bf16* xb = x_bf16.defined() ? x_bf16.data<bf16>() : arena_bf16(g, x.value);
   const bf16* wb = w_bf16.defined() ? w_bf16.data<bf16>() : arena_bf16(g, w.value);
   return record(
       g, o, flops, [&]<class T>(const Var& y) { linear_forward_bf16(xb, wb, y.value.data<float>(), N, in, out); },
@@ -74,7 +80,12 @@ void check_stored_weight(const Var& x, const Var& w) {
 
 }  // namespace
 
-Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16) {
+TensorView bf16_input(Graph& g, const Var& x, const Var& w) {
+  if (x.dtype() != DType::F32 || !blas::has_bf16_matmul() || !runs_bf16(g, x, w)) return {};
+  return TensorView(arena_bf16(g, x.value), x.shape(), DType::BF16);
+}
+
+Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, const TensorView& x_bf16) {
   check(w.shape().rank() == 2 && x.shape().rank() >= 1 && x.shape().last() == w.shape()[1], "linear",
         [&] { return describe("x", x.shape()) + " vs " + describe("w", w.shape()); });
   const bool stored = w.dtype() == DType::BF16;
@@ -86,12 +97,15 @@ Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16) {
     return describe("w", w.shape()) + " vs " + describe("w_bf16", w_bf16.shape()) + " " +
            std::string(dtype_name(w_bf16.dtype()));
   });
+  check(!x_bf16.defined() || (x_bf16.shape() == x.shape() && x_bf16.dtype() == DType::BF16), "linear", [&] {
+    return describe("x", x.shape()) + " vs " + describe("x_bf16", x_bf16.shape()) + " " +
+           std::string(dtype_name(x_bf16.dtype()));
+  });
   const int64_t in = w.shape()[1], out = w.shape()[0], N = x.shape().rows();
   const double flops = 2.0 * N * in * out;
   const OpOutput o{x.shape().with_last(out), x.dtype(), any_requires_grad(x, w)};
-  if (stored) return linear_bf16(g, x, w, w.value, o, {flops, 2 * flops});
-  if (g.precision() == Precision::BF16 && x.dtype() == DType::F32 && blas::has_bf16_matmul())
-    return linear_bf16(g, x, w, w_bf16, o, {flops, 2 * flops});
+  if (stored) return linear_bf16(g, x, w, w.value, x_bf16, o, {flops, 2 * flops});
+  if (runs_bf16(g, x, w)) return linear_bf16(g, x, w, w_bf16, x_bf16, o, {flops, 2 * flops});
   return record(
       g, o, {flops, 2 * flops},
       [&]<class T>(const Var& y) {

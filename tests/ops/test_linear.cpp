@@ -166,6 +166,66 @@ TEST(LinearBf16, Float32PrecisionAndFloat64GraphsRunTheFloatPath) {
   }
 }
 
+// bf16_input rounds x as linear would (the same bits), and only where linear's products run in bf16.
+TEST(LinearBf16, Bf16InputIsXRoundedWhereTheProductsRunInBf16) {
+  const Bf16Operand x(Shape{3, 8}, 41), w(Shape{5, 8}, 42);
+  Graph g32;
+  EXPECT_FALSE(ops::bf16_input(g32, Graph::constant(x.f32), Graph::constant(w.f32)).defined());
+  if (!blas::has_bf16_matmul()) GTEST_SKIP() << "this CPU has no bf16 matmul (" << blas::bf16_isa() << ")";
+  Graph g;
+  g.set_precision(Precision::BF16);
+  const TensorView xb = ops::bf16_input(g, Graph::constant(x.f32), Graph::constant(w.f32));
+  ASSERT_TRUE(xb.defined());
+  EXPECT_EQ(xb.shape(), x.f32.shape());
+  EXPECT_EQ(xb.dtype(), DType::BF16);
+  for (int64_t i = 0; i < x.f32.numel(); ++i)
+    EXPECT_EQ(xb.data<bf16>()[i].bits, x.bits[static_cast<size_t>(i)].bits) << i;
+}
+
+// Linears given x's shared rounding give the bits they give alone, forward and backward; and they read
+// the rounding they are given: 2·x's doubles y.
+TEST(LinearBf16, ASharedBf16InputGivesTheSameBitsAndIsRead) {
+  if (!blas::has_bf16_matmul()) GTEST_SKIP() << "this CPU has no bf16 matmul (" << blas::bf16_isa() << ")";
+  const Bf16Operand x(Shape{6, 16}, 51), w(Shape{4, 16}, 52), dy(Shape{6, 4}, 53);
+  const auto run = [&](bool shared, Tensor& dx, Tensor& dw) {
+    Graph g;
+    g.set_precision(Precision::BF16);
+    const Var xv(x.f32.view(), dx.view()), wv(w.f32.view(), dw.view());
+    Var y = ops::linear(g, xv, wv, {}, shared ? ops::bf16_input(g, xv, wv) : TensorView{});
+    y.grad().copy_from(dy.f32);
+    g.backward();
+    Tensor out = Tensor::empty(y.shape());
+    out.view().copy_from(y.value);
+    return out;
+  };
+  Tensor dx0 = Tensor::zeros(x.f32.shape()), dw0 = Tensor::zeros(w.f32.shape());
+  Tensor dx1 = Tensor::zeros(x.f32.shape()), dw1 = Tensor::zeros(w.f32.shape());
+  const Tensor alone = run(false, dx0, dw0), shared = run(true, dx1, dw1);
+  EXPECT_EQ(max_abs_diff(alone, shared), 0.0);
+  EXPECT_EQ(max_abs_diff(dx0, dx1), 0.0);
+  EXPECT_EQ(max_abs_diff(dw0, dw1), 0.0);
+  std::vector<bf16> twice(x.bits.size());
+  for (size_t i = 0; i < twice.size(); ++i) twice[i] = to_bf16(2 * to_float(x.bits[i]));  // exact
+  Graph g;
+  g.set_precision(Precision::BF16);
+  const Var doubled = ops::linear(g, Graph::constant(x.f32), Graph::constant(w.f32), {},
+                                  TensorView(twice.data(), x.f32.shape(), DType::BF16));
+  for (int64_t i = 0; i < alone.numel(); ++i) EXPECT_EQ(doubled.value.at(i), 2 * alone.at(i)) << i;
+}
+
+TEST(LinearBf16, SharedInputShapeMustMatchX) {
+  Tensor x = Tensor::zeros(Shape{2, 4}), w = Tensor::zeros(Shape{3, 4});
+  std::vector<bf16> bits(8);
+  Graph g;
+  g.set_precision(Precision::BF16);
+  try {
+    ops::linear(g, Graph::constant(x), Graph::constant(w), {}, TensorView(bits.data(), Shape{4, 2}, DType::BF16));
+    FAIL() << "no error";
+  } catch (const ShapeError& e) {
+    EXPECT_STREQ(e.what(), "[linear] x (2,4) vs x_bf16 (4,2) bf16");
+  }
+}
+
 TEST(LinearBf16, MirrorShapeMustMatchTheWeight) {
   Tensor x = Tensor::zeros(Shape{2, 4}), w = Tensor::zeros(Shape{3, 4});
   std::vector<bf16> bits(12);
