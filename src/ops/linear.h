@@ -33,7 +33,8 @@ void linear_backward_bf16(const bf16* x, const bf16* w, const bf16* dy, float* d
 // without the engine, blt::Error saying so).
 // x_bf16, when defined, is x already rounded to bf16 (bf16_input): linears that read one x (q, k and v;
 // w1 and w3) share one rounding. The float path ignores it.
-Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16 = {}, const TensorView& x_bf16 = {});
+Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16 = {},
+           const TensorView& x_bf16 = {});
 
 // x (..,in) rounded to bf16 in g's arena when linear(g, x, w) would round it (the bf16 paths above), else
 // an empty view.

@@ -219,7 +219,8 @@ TEST(LinearBf16, SharedInputShapeMustMatchX) {
   Graph g;
   g.set_precision(Precision::BF16);
   try {
-    ops::linear(g, Graph::constant(x), Graph::constant(w), {}, TensorView(bits.data(), Shape{4, 2}, DType::BF16));
+    ops::linear(g, Graph::constant(x), Graph::constant(w), {},
+                TensorView(bits.data(), Shape{4, 2}, DType::BF16));
     FAIL() << "no error";
   } catch (const ShapeError& e) {
     EXPECT_STREQ(e.what(), "[linear] x (2,4) vs x_bf16 (4,2) bf16");
