@@ -144,21 +144,25 @@ Packed pack(const AttnDims& d, const float* k, const float* v, bool parallel) {
   return {kb, vt};
 }
 
-// Sᵀ (32, 16) of keys j0.. in st, in log2 units: y = S·scale·log2(e), masked to −inf when `mask`. Rows
-// whose max passes their reference m (log2 units) by kSlack move it there (s.alpha = 2^(m − m_new),
-// 1 elsewhere); P = 2^(y − m) goes to pt as bf16 pairs (16 pairs × 16 rows) and its f32 sum into l.
-// Returns whether any reference moved.
+// Sᵀ (32, 16) of keys j0.. in st, masked to −inf when `mask`; in log2 units y = S·c, c = scale·log2(e).
+// Rows whose max passes their reference m (log2 units) by kSlack move it there (s.alpha = 2^(m − m_new),
+// 1 elsewhere); P = 2^(S·c − m) (one fused rounding) goes to pt as bf16 pairs (16 pairs × 16 rows) and
+// its f32 sum into l. The max is taken on S and scaled after: rounding is monotonic, so it is the max
+// of the rounded S·c. Returns whether any reference moved.
 BLT_AMX bool softmax_chunk(float* st, int32_t j0, const Lanes& ln, bool mask, float scale, LaneState& s,
                            uint32_t* pt) {
   const __m512 c = _mm512_set1_ps(scale * 1.4426950408889634f), ninf = _mm512_set1_ps(-INFINITY);
   const __m512i lo = _mm512_loadu_si512(ln.lo), hi = _mm512_loadu_si512(ln.hi);
   __m512 mx = ninf;
   for (int j = 0; j < kKeys; ++j) {
-    __m512 y = _mm512_mul_ps(_mm512_loadu_ps(st + j * kLanes), c);
-    if (mask) y = _mm512_mask_mov_ps(ninf, lanes_hold(lo, hi, j0 + j), y);
+    __m512 y = _mm512_loadu_ps(st + j * kLanes);
+    if (mask) {
+      y = _mm512_mask_mov_ps(ninf, lanes_hold(lo, hi, j0 + j), y);
+      _mm512_storeu_ps(st + j * kLanes, y);
+    }
     mx = _mm512_maskz_max_ps(0xffff, mx, y);
-    _mm512_storeu_ps(st + j * kLanes, y);
   }
+  mx = _mm512_mul_ps(mx, c);
   const __m512 m = _mm512_loadu_ps(s.m);
   const __mmask16 move = _mm512_cmp_ps_mask(mx, _mm512_add_ps(m, _mm512_set1_ps(kSlack)), _CMP_GT_OQ);
   const __m512 m_new = _mm512_mask_mov_ps(m, move, mx);
@@ -169,8 +173,8 @@ BLT_AMX bool softmax_chunk(float* st, int32_t j0, const Lanes& ln, bool mask, fl
       _mm512_mask_mov_ps(m_new, _mm512_cmp_ps_mask(m_new, ninf, _CMP_EQ_OQ), _mm512_setzero_ps());
   __m512 sum = _mm512_setzero_ps();
   for (int i = 0; i < kKeys / 2; ++i) {
-    const __m512 even = exp2_for_bf16(_mm512_sub_ps(_mm512_loadu_ps(st + 2 * i * kLanes), mu));
-    const __m512 odd = exp2_for_bf16(_mm512_sub_ps(_mm512_loadu_ps(st + (2 * i + 1) * kLanes), mu));
+    const __m512 even = exp2_for_bf16(_mm512_fmsub_ps(_mm512_loadu_ps(st + 2 * i * kLanes), c, mu));
+    const __m512 odd = exp2_for_bf16(_mm512_fmsub_ps(_mm512_loadu_ps(st + (2 * i + 1) * kLanes), c, mu));
     sum = _mm512_add_ps(sum, _mm512_add_ps(even, odd));
     _mm512_storeu_si512(pt + i * kLanes, bf16_pairs(even, odd));  // pair row i: (P[2i][r], P[2i+1][r])
   }
