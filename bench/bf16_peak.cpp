@@ -7,6 +7,7 @@
 #include "bench/sgemm_peak.h"
 #include "blas/gemm_bf16.h"
 #include "core/rng.h"
+#include "ops/linear.h"
 
 namespace blt::bench {
 
@@ -35,6 +36,20 @@ double bf16_matmul_gflops(int64_t rows, int64_t dim, int64_t ffn, double min_sec
       blas::gemm_bf16(false, true, rows, out, in, 1.f, x.data(), in, w.data(), in, 0.f, y.data(), out);
     };
   });
+}
+
+double bf16_linear_products_gflops(int64_t rows, int64_t dim, int64_t ffn, double min_seconds) {
+  Rng rng(2);
+  const double gflops = linear_shapes_gflops(rows, dim, ffn, min_seconds, [&](int64_t in, int64_t out) {
+    return [rows, in, out, x = random_bf16(rng, rows * in), w = random_bf16(rng, out * in),
+            dy = random_bf16(rng, rows * out), y = std::vector<float>(static_cast<size_t>(rows * out)),
+            dx = std::vector<float>(static_cast<size_t>(rows * in)),
+            dw = std::vector<float>(static_cast<size_t>(out * in))]() mutable {
+      ops::linear_forward_bf16(x.data(), w.data(), y.data(), rows, in, out);
+      ops::linear_backward_bf16(x.data(), w.data(), dy.data(), dx.data(), dw.data(), rows, in, out);
+    };
+  });
+  return 3 * gflops;  // linear_shapes_gflops counts one product's FLOPs per call
 }
 
 // x (rows,in) · Wᵀ with W stored (out,in): the weights' (in,out) view has strides {1, in}.

@@ -12,6 +12,11 @@ namespace blt::bench {
 // Needs blas::has_bf16_matmul() (blt::Error otherwise, from gemm_bf16).
 double bf16_matmul_gflops(int64_t rows, int64_t dim, int64_t ffn, double min_seconds);
 
+// GFLOP/s at those shapes of the three products a bf16 linear's forward and backward issue, alone (operands
+// already in bf16): y = x·Wᵀ, dx += dy·W, dW += dyᵀ·x (ops::linear_forward_bf16 / linear_backward_bf16).
+// The bf16 linear's figure over this one is what the op adds to oneDNN (roundings, gradient buffers).
+double bf16_linear_products_gflops(int64_t rows, int64_t dim, int64_t ffn, double min_seconds);
+
 // The float32 product at those shapes through oneDNN's f32 matmul (the primitive made once per shape).
 double onednn_f32_matmul_gflops(int64_t rows, int64_t dim, int64_t ffn, double min_seconds);
 

@@ -140,6 +140,10 @@ nlohmann::json run_core_bench(const CoreBenchOptions& opt) {
     const double linear16 = linear_fwd_bwd_gflops(shapes, N, Precision::BF16, opt.min_seconds);
     r["linear_fwd_bwd_bf16_gflops"] = linear16;
     r["linear_fwd_bwd_bf16_ratio"] = linear16 / r["bf16_matmul_peak_gflops"].get<double>();
+    // the same three products alone on bf16 operands: what oneDNN gives the linear to start from
+    const double products = bf16_linear_products_gflops(N, D, F, opt.min_seconds);
+    r["bf16_linear_products_gflops"] = products;
+    r["linear_fwd_bwd_bf16_vs_products"] = linear16 / products;
   }
   return r;
 }
