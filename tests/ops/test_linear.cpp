@@ -213,31 +213,23 @@ TEST(LinearBf16, ASharedBf16InputGivesTheSameBitsAndIsRead) {
   for (int64_t i = 0; i < alone.numel(); ++i) EXPECT_EQ(doubled.value.at(i), 2 * alone.at(i)) << i;
 }
 
-TEST(LinearBf16, SharedInputShapeMustMatchX) {
-  Tensor x = Tensor::zeros(Shape{2, 4}), w = Tensor::zeros(Shape{3, 4});
-  std::vector<bf16> bits(8);
-  Graph g;
-  g.set_precision(Precision::BF16);
-  try {
-    ops::linear(g, Graph::constant(x), Graph::constant(w), {},
-                TensorView(bits.data(), Shape{4, 2}, DType::BF16));
-    FAIL() << "no error";
-  } catch (const ShapeError& e) {
-    EXPECT_STREQ(e.what(), "[linear] x (2,4) vs x_bf16 (4,2) bf16");
-  }
-}
-
-TEST(LinearBf16, MirrorShapeMustMatchTheWeight) {
+// The bf16 copies given for w (the mirror) and for x (a shared rounding) must have their tensor's shape.
+TEST(LinearBf16, Bf16CopiesMustHaveTheirTensorsShape) {
   Tensor x = Tensor::zeros(Shape{2, 4}), w = Tensor::zeros(Shape{3, 4});
   std::vector<bf16> bits(12);
-  Graph g;
-  g.set_precision(Precision::BF16);
-  try {
-    ops::linear(g, Graph::constant(x), Graph::constant(w), TensorView(bits.data(), Shape{4, 3}, DType::BF16));
-    FAIL() << "no error";
-  } catch (const ShapeError& e) {
-    EXPECT_STREQ(e.what(), "[linear] w (3,4) vs w_bf16 (4,3) bf16");
-  }
+  const auto error = [&](const TensorView& w_bf16, const TensorView& x_bf16) -> std::string {
+    Graph g;
+    g.set_precision(Precision::BF16);
+    try {
+      ops::linear(g, Graph::constant(x), Graph::constant(w), w_bf16, x_bf16);
+    } catch (const ShapeError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  const TensorView wrong_w(bits.data(), Shape{4, 3}, DType::BF16), wrong_x(bits.data(), Shape{4, 2}, DType::BF16);
+  EXPECT_EQ(error(wrong_w, {}), "[linear] w (3,4) vs w_bf16 (4,3) bf16");
+  EXPECT_EQ(error({}, wrong_x), "[linear] x (2,4) vs x_bf16 (4,2) bf16");
 }
 
 }  // namespace
