@@ -227,7 +227,8 @@ TEST(LinearBf16, Bf16CopiesMustHaveTheirTensorsShape) {
     }
     return "no error";
   };
-  const TensorView wrong_w(bits.data(), Shape{4, 3}, DType::BF16), wrong_x(bits.data(), Shape{4, 2}, DType::BF16);
+  const TensorView wrong_w(bits.data(), Shape{4, 3}, DType::BF16);
+  const TensorView wrong_x(bits.data(), Shape{4, 2}, DType::BF16);
   EXPECT_EQ(error(wrong_w, {}), "[linear] w (3,4) vs w_bf16 (4,3) bf16");
   EXPECT_EQ(error({}, wrong_x), "[linear] x (2,4) vs x_bf16 (4,2) bf16");
 }
