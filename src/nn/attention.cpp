@@ -16,16 +16,20 @@ Attention::Attention(ParamRegistry& reg, const std::string& prefix, int64_t dim,
   wo_ = Linear(reg, prefix + ".wo", n_heads * head_dim, dim, Init::trunc_normal(s / factor, 3 * s));
 }
 
-Var Attention::operator()(Graph& g, const Var& x, const SelfAttnContext& ctx) const { return attend(g, x, ctx, nullptr); }
-
-Var Attention::step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache& cache) const {
-  if (x.shape()[0] != 1) throw ShapeError("[attention] cached steps take one row, got " + x.shape().str());
-  return attend(g, x, ctx, &cache);
+Var Attention::operator()(Graph& g, const Var& x, const SelfAttnContext& ctx, const TensorView& x_bf16) const {
+  return attend(g, x, ctx, nullptr, x_bf16);
 }
 
-Var Attention::attend(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache* cache) const {
+Var Attention::step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache& cache,
+                    const TensorView& x_bf16) const {
+  if (x.shape()[0] != 1) throw ShapeError("[attention] cached steps take one row, got " + x.shape().str());
+  return attend(g, x, ctx, &cache, x_bf16);
+}
+
+Var Attention::attend(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache* cache,
+                      const TensorView& x_bf16) const {
   const int64_t B = x.shape()[0], T = x.shape()[1];
-  const TensorView xb = wq_.bf16_input(g, x);  // one bf16 rounding of x for q, k and v
+  const TensorView xb = x_bf16.defined() ? x_bf16 : wq_.bf16_input(g, x);  // one rounding for q, k and v
   Var q = wq_(g, x, xb).reshape(Shape{B, T, n_heads_, head_dim_});
   Var k = wk_(g, x, xb).reshape(Shape{B, T, n_kv_heads_, head_dim_});
   Var v = wv_(g, x, xb).reshape(Shape{B, T, n_kv_heads_, head_dim_});

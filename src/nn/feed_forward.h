@@ -22,11 +22,14 @@ class FeedForward {
     w2_ = Linear(reg, prefix + ".w2", hidden, dim, Init::trunc_normal(out_std));
   }
 
-  // x (..,dim) -> (..,dim); w1 and w3 share x's bf16 rounding
-  Var operator()(Graph& g, const Var& x) const {
-    const TensorView xb = w1_.bf16_input(g, x);
-    return w2_(g, ops::swiglu(g, w1_(g, x, xb), w3_(g, x, xb)));
+  // x (..,dim) -> (..,dim); w1 and w3 share x's bf16 rounding: x_bf16 when given (made with
+  // w1().bf16_input_buffer), else made here. swiglu writes its output's rounding for w2.
+  Var operator()(Graph& g, const Var& x, const TensorView& x_bf16 = {}) const {
+    const TensorView xb = x_bf16.defined() ? x_bf16 : w1_.bf16_input(g, x);
+    const TensorView hb = w2_.bf16_input_buffer(g, x.shape().with_last(w2_.in()), x.dtype());
+    return w2_(g, ops::swiglu(g, w1_(g, x, xb), w3_(g, x, xb), hb), hb);
   }
+  const Linear& w1() const { return w1_; }
 
  private:
   Linear w1_, w3_, w2_;

@@ -19,6 +19,10 @@ class Linear {
   }
   // x rounded to bf16 once for the linears that read it, where their products run in bf16 (ops::bf16_input)
   TensorView bf16_input(Graph& g, const Var& x) const { return ops::bf16_input(g, x, weight()); }
+  // room for that rounding of an x (s, dtype), for the op that makes x to fill (ops::bf16_input_buffer)
+  TensorView bf16_input_buffer(Graph& g, const Shape& s, DType dtype) const {
+    return ops::bf16_input_buffer(g, s, dtype, weight());
+  }
   Var weight() const { return reg_->var(w_); }
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }

@@ -15,18 +15,21 @@ TransformerBlock::TransformerBlock(ParamRegistry& reg, const std::string& prefix
   ffn_norm_ = RMSNorm(reg, prefix + ".ffn_norm", args.dim, args.norm_eps);
 }
 
+// Each norm writes its output's bf16 rounding where the linears after it take bf16 inputs.
 template <class AttnFn>
 Var TransformerBlock::apply(Graph& g, const Var& x, AttnFn&& attn) const {
-  Var h = ops::add(g, x, attn(attention_norm_(g, x)));
-  return ops::add(g, h, feed_forward_(g, ffn_norm_(g, h)));
+  const TensorView xb = attention_.wq().bf16_input_buffer(g, x.shape(), x.dtype());
+  Var h = ops::add(g, x, attn(attention_norm_(g, x, xb), xb));
+  const TensorView hb = feed_forward_.w1().bf16_input_buffer(g, h.shape(), h.dtype());
+  return ops::add(g, h, feed_forward_(g, ffn_norm_(g, h, hb), hb));
 }
 
 Var TransformerBlock::operator()(Graph& g, const Var& x, const SelfAttnContext& ctx) const {
-  return apply(g, x, [&](const Var& xn) { return attention_(g, xn, ctx); });
+  return apply(g, x, [&](const Var& xn, const TensorView& xb) { return attention_(g, xn, ctx, xb); });
 }
 
 Var TransformerBlock::step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache& cache) const {
-  return apply(g, x, [&](const Var& xn) { return attention_.step(g, xn, ctx, cache); });
+  return apply(g, x, [&](const Var& xn, const TensorView& xb) { return attention_.step(g, xn, ctx, cache, xb); });
 }
 
 std::vector<KVCache> make_kv_caches(std::span<const TransformerBlock> blocks, int64_t capacity) {

@@ -41,4 +41,13 @@ inline void check_dtypes(const char* op, const Var& a, const Var& b) {
                             : ""));
 }
 
+// A bf16 copy given for `name` (shape s): its bf16 rounding, so of the same shape, in bf16.
+inline void check_bf16_copy(const char* op, const char* name, const Shape& s, const char* copy_name,
+                            const TensorView& copy) {
+  check(!copy.defined() || (copy.shape() == s && copy.dtype() == DType::BF16), op, [&] {
+    return describe(name, s) + " vs " + describe(copy_name, copy.shape()) + " " +
+           std::string(dtype_name(copy.dtype()));
+  });
+}
+
 }  // namespace blt::ops

@@ -47,17 +47,9 @@ bf16* arena_bf16(Graph& g, const TensorView& v) {
 
 // Whether linear(g, x, w) takes its products in bf16 on this CPU: float32 x, a bf16 matrix engine, and w
 // stored in bf16 or a mixed-precision graph.
-bool runs_bf16(const Graph& g, const Var& x, const Var& w) {
-  return x.dtype() == DType::F32 && blas::has_bf16_matmul() &&
+bool runs_bf16(const Graph& g, DType x_dtype, const Var& w) {
+  return x_dtype == DType::F32 && blas::has_bf16_matmul() &&
          (w.dtype() == DType::BF16 || g.precision() == Precision::BF16);
-}
-
-// A bf16 copy given for `name` (shape s) must have its shape and be bf16.
-void check_bf16_copy(const char* name, const Shape& s, const char* copy_name, const TensorView& copy) {
-  check(!copy.defined() || (copy.shape() == s && copy.dtype() == DType::BF16), "linear", [&] {
-    return describe(name, s) + " vs " + describe(copy_name, copy.shape()) + " " +
-           std::string(dtype_name(copy.dtype()));
-  });
 }
 
 // The mixed-precision linear (see linear()): x and w in bf16, y and the gradients float32.
@@ -90,8 +82,13 @@ void check_stored_weight(const Var& x, const Var& w) {
 }  // namespace
 
 TensorView bf16_input(Graph& g, const Var& x, const Var& w) {
-  if (!runs_bf16(g, x, w)) return {};
+  if (!runs_bf16(g, x.dtype(), w)) return {};
   return TensorView(arena_bf16(g, x.value), x.shape(), DType::BF16);
+}
+
+TensorView bf16_input_buffer(Graph& g, const Shape& s, DType x_dtype, const Var& w) {
+  if (!runs_bf16(g, x_dtype, w)) return {};
+  return TensorView(arena_array<bf16>(g, static_cast<size_t>(s.numel())), s, DType::BF16);
 }
 
 Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, const TensorView& x_bf16) {
@@ -102,12 +99,12 @@ Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, const
     check_stored_weight(x, w);
   else
     check_dtypes("linear", x, w);
-  check_bf16_copy("w", w.shape(), "w_bf16", w_bf16);
-  check_bf16_copy("x", x.shape(), "x_bf16", x_bf16);
+  check_bf16_copy("linear", "w", w.shape(), "w_bf16", w_bf16);
+  check_bf16_copy("linear", "x", x.shape(), "x_bf16", x_bf16);
   const int64_t in = w.shape()[1], out = w.shape()[0], N = x.shape().rows();
   const double flops = 2.0 * N * in * out;
   const OpOutput o{x.shape().with_last(out), x.dtype(), any_requires_grad(x, w)};
-  if (runs_bf16(g, x, w))  // a stored bf16 w (checked above to have its engine) is its own bf16 copy
+  if (runs_bf16(g, x.dtype(), w))  // a stored bf16 w (checked above to have its engine) is its own bf16 copy
     return linear_bf16(g, x, w, stored ? w.value : w_bf16, x_bf16, o, {flops, 2 * flops});
   return record(
       g, o, {flops, 2 * flops},

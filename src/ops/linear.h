@@ -40,4 +40,9 @@ Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16 = {},
 // an empty view.
 TensorView bf16_input(Graph& g, const Var& x, const Var& w);
 
+// Room in g's arena (shape s, bf16, not filled) for the bf16 rounding of an x (s, x_dtype) that the op
+// making x writes as it goes (ops::rmsnorm, ops::swiglu), when linear(g, x, w) would round such an x; else
+// an empty view.
+TensorView bf16_input_buffer(Graph& g, const Shape& s, DType x_dtype, const Var& w);
+
 }  // namespace blt::ops

@@ -4,6 +4,7 @@
 #include "ops/rmsnorm.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "blas/gemm.h"
 #include "ops/check.h"
@@ -17,7 +18,7 @@ constexpr double kParallelWork = 32768;  // below this many elements a call runs
 }  // namespace
 
 template <class T>
-void rmsnorm_forward(const T* x, const T* w, T* out, T* rstd, int64_t N, int64_t D, double eps) {
+void rmsnorm_forward(const T* x, const T* w, T* out, T* rstd, int64_t N, int64_t D, double eps, bf16* out_bf16) {
   parallel_for(N, worth_forking(static_cast<double>(N) * D, kParallelWork), [&](int64_t i) {
     const T* xi = x + i * D;
     double ss = 0;
@@ -26,6 +27,17 @@ void rmsnorm_forward(const T* x, const T* w, T* out, T* rstd, int64_t N, int64_t
     const T r = static_cast<T>(1.0 / std::sqrt(ss / D + eps));
     rstd[i] = r;
     T* oi = out + i * D;
+    if constexpr (std::is_same_v<T, float>) {
+      if (out_bf16) {  // the rounding in the same vector loop (core/bf16.h's, which vectorises)
+        bf16* bi = out_bf16 + i * D;
+#pragma omp simd
+        for (int64_t d = 0; d < D; ++d) {
+          oi[d] = xi[d] * r * w[d];
+          bi[d] = to_bf16(oi[d]);
+        }
+        return;
+      }
+    }
 #pragma omp simd
     for (int64_t d = 0; d < D; ++d) oi[d] = xi[d] * r * w[d];
   });
@@ -63,17 +75,20 @@ void rmsnorm_backward(const T* x, const T* w, const T* rstd, const T* dout, T* d
   });
 }
 
-Var rmsnorm(Graph& g, const Var& x, const Var& w, double eps) {
+Var rmsnorm(Graph& g, const Var& x, const Var& w, double eps, const TensorView& out_bf16) {
   check(w.shape().rank() == 1 && x.shape().last() == w.shape()[0], "rmsnorm",
         [&] { return describe("x", x.shape()) + " vs " + describe("weight", w.shape()); });
   check_dtypes("rmsnorm", x, w);
+  check_bf16_copy("rmsnorm", "x", x.shape(), "out_bf16", out_bf16);
+  check(!out_bf16.defined() || x.dtype() == DType::F32, "rmsnorm", "out_bf16 rounds a float32 output only");
   const int64_t D = w.shape()[0], N = x.shape().rows();
   TensorView rstd = g.scratch(Shape{N}, x.dtype());
   Graph* gp = &g;
   return record(
       g, {x.shape(), x.dtype(), any_requires_grad(x, w)}, {4.0 * N * D, 8.0 * N * D},
       [&]<class T>(const Var& out) {
-        rmsnorm_forward<T>(x.value.data<T>(), w.value.data<T>(), out.value.data<T>(), rstd.data<T>(), N, D, eps);
+        rmsnorm_forward<T>(x.value.data<T>(), w.value.data<T>(), out.value.data<T>(), rstd.data<T>(), N, D, eps,
+                           out_bf16.defined() ? out_bf16.data<bf16>() : nullptr);
       },
       [=]<class T>(const Var& out) {
         // dw: per-thread partials summed here in thread order.
@@ -89,8 +104,10 @@ Var rmsnorm(Graph& g, const Var& x, const Var& w, double eps) {
       });
 }
 
-template void rmsnorm_forward<float>(const float*, const float*, float*, float*, int64_t, int64_t, double);
-template void rmsnorm_forward<double>(const double*, const double*, double*, double*, int64_t, int64_t, double);
+template void rmsnorm_forward<float>(const float*, const float*, float*, float*, int64_t, int64_t, double,
+                                     bf16*);
+template void rmsnorm_forward<double>(const double*, const double*, double*, double*, int64_t, int64_t, double,
+                                      bf16*);
 template void rmsnorm_backward<float>(const float*, const float*, const float*, const float*, float*, float*, int64_t,
                                       int64_t, int);
 template void rmsnorm_backward<double>(const double*, const double*, const double*, const double*, double*, double*,

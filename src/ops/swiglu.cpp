@@ -1,6 +1,8 @@
 // SwiGLU forward/backward. silu(a) = a σ(a); silu'(a) = σ(a) (1 + a (1 − σ(a))).
 #include "ops/swiglu.h"
 
+#include <type_traits>
+
 #include "ops/check.h"
 #include "ops/parallel.h"
 #include "ops/record.h"
@@ -10,13 +12,30 @@ namespace blt::ops {
 
 namespace {
 constexpr double kParallelWork = 65536;  // below this many elements a call runs on one thread
+
+// silu(a) · b
+template <class T>
+T silu_times(T a, T b) {
+  return a / (T(1) + exp_fast(-a)) * b;
+}
 }  // namespace
 
+// h_bf16 is written in the same vector loop as h (core/bf16.h's rounding, which vectorises): no second pass.
 template <class T>
-void swiglu_forward(const T* a, const T* b, T* h, int64_t N) {
+void swiglu_forward(const T* a, const T* b, T* h, int64_t N, bf16* h_bf16) {
   parallel_blocks(N, worth_forking(N, kParallelWork), [&](int64_t i0, int64_t i1) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (h_bf16) {
 #pragma omp simd
-    for (int64_t i = i0; i < i1; ++i) h[i] = a[i] / (T(1) + exp_fast(-a[i])) * b[i];
+        for (int64_t i = i0; i < i1; ++i) {
+          h[i] = silu_times(a[i], b[i]);
+          h_bf16[i] = to_bf16(h[i]);
+        }
+        return;
+      }
+    }
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) h[i] = silu_times(a[i], b[i]);
   });
 }
 
@@ -45,21 +64,26 @@ void swiglu_backward(const T* a, const T* b, const T* dh, T* da, T* db, int64_t 
   });
 }
 
-Var swiglu(Graph& g, const Var& a, const Var& b) {
+Var swiglu(Graph& g, const Var& a, const Var& b, const TensorView& h_bf16) {
   check(a.shape() == b.shape(), "swiglu", [&] { return describe("a", a.shape()) + " vs " + describe("b", b.shape()); });
   check_dtypes("swiglu", a, b);
+  check_bf16_copy("swiglu", "a", a.shape(), "h_bf16", h_bf16);
+  check(!h_bf16.defined() || a.dtype() == DType::F32, "swiglu", "h_bf16 rounds a float32 output only");
   const int64_t N = a.shape().numel();
   return record(
       g, {a.shape(), a.dtype(), any_requires_grad(a, b)}, {},
-      [&]<class T>(const Var& h) { swiglu_forward<T>(a.value.data<T>(), b.value.data<T>(), h.value.data<T>(), N); },
+      [&]<class T>(const Var& h) {
+        swiglu_forward<T>(a.value.data<T>(), b.value.data<T>(), h.value.data<T>(), N,
+                          h_bf16.defined() ? h_bf16.data<bf16>() : nullptr);
+      },
       [=]<class T>(const Var& h) {
         swiglu_backward<T>(a.value.data<T>(), b.value.data<T>(), h.grad().data<T>(), grad_or_null<T>(a),
                            grad_or_null<T>(b), N);
       });
 }
 
-template void swiglu_forward<float>(const float*, const float*, float*, int64_t);
-template void swiglu_forward<double>(const double*, const double*, double*, int64_t);
+template void swiglu_forward<float>(const float*, const float*, float*, int64_t, bf16*);
+template void swiglu_forward<double>(const double*, const double*, double*, int64_t, bf16*);
 template void swiglu_backward<float>(const float*, const float*, const float*, float*, float*, int64_t);
 template void swiglu_backward<double>(const double*, const double*, const double*, double*, double*, int64_t);
 

@@ -2,19 +2,22 @@
 // a = w1 x and b = w3 x (the FFN is w2(silu(w1 x) · w3 x), composed in nn/).
 #pragma once
 
+#include "core/bf16.h"
 #include "core/graph.h"
 
 namespace blt::ops {
 
-// a (N), b (N) -> h (N), elementwise
+// a (N), b (N) -> h (N), elementwise; h_bf16 (N), when not null (float only): h rounded to bf16
+// (core/bf16.h), in the loop that makes h.
 template <class T>
-void swiglu_forward(const T* a, const T* b, T* h, int64_t N);
+void swiglu_forward(const T* a, const T* b, T* h, int64_t N, bf16* h_bf16 = nullptr);
 
 // da, db (N) accumulated; either may be null
 template <class T>
 void swiglu_backward(const T* a, const T* b, const T* dh, T* da, T* db, int64_t N);
 
-// a (..,F), b (..,F) -> (..,F)
-Var swiglu(Graph& g, const Var& a, const Var& b);
+// a (..,F), b (..,F) -> (..,F). h_bf16, when defined (a's shape, bf16; float32 a, b): filled with the
+// output's bf16 rounding for the linear that reads it (ops::bf16_input_buffer).
+Var swiglu(Graph& g, const Var& a, const Var& b, const TensorView& h_bf16 = {});
 
 }  // namespace blt::ops

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "ops/rmsnorm.h"
+#include "support/bf16_rounding.h"
 #include "support/gradcheck.h"
 
 namespace blt::test {
@@ -37,6 +39,39 @@ TEST(RMSNorm, ShapeErrorMessage) {
   } catch (const ShapeError& e) {
     EXPECT_STREQ(e.what(), "[rmsnorm] x (2,7,64) vs weight (32)");
   }
+}
+
+// out_bf16 holds the bf16 rounding of every output element (threaded and single-thread calls, a row length
+// that is no multiple of a vector, a NaN row), and the float32 output keeps its bits.
+TEST(RMSNorm, WritesTheOutputsBf16RoundingWhenGivenRoom) {
+  for (Shape s : {Shape{4, 300, 64}, Shape{3, 37}}) {
+    Tensor x = random_tensor(s, 5, 3.0, DType::F32), w = random_tensor(Shape{s.last()}, 6, 1.0, DType::F32);
+    x.data<float>()[1] = NAN;
+    Tensor rounded = unwritten_bf16(s);
+    Graph g;
+    const Var plain = ops::rmsnorm(g, Graph::constant(x), Graph::constant(w), 1e-5);
+    const Var y = ops::rmsnorm(g, Graph::constant(x), Graph::constant(w), 1e-5, rounded.view());
+    EXPECT_EQ(std::memcmp(plain.value.raw(), y.value.raw(), s.numel() * sizeof(float)), 0) << s.str();
+    expect_bf16_of(y.value, rounded.view());
+  }
+}
+
+TEST(RMSNorm, Bf16RoomMustMatchAFloat32Output) {
+  Graph g;
+  const Tensor x = Tensor::zeros(Shape{2, 8}), w = Tensor::zeros(Shape{8});
+  const Tensor room = unwritten_bf16(Shape{2, 4});
+  EXPECT_THROW(
+      {
+        try {
+          ops::rmsnorm(g, Graph::constant(x), Graph::constant(w), 1e-5, room.view());
+        } catch (const ShapeError& e) {
+          EXPECT_STREQ(e.what(), "[rmsnorm] x (2,8) vs out_bf16 (2,4) bf16");
+          throw;
+        }
+      },
+      ShapeError);
+  const Tensor x64 = Tensor::zeros(Shape{2, 4}, DType::F64), w64 = Tensor::zeros(Shape{4}, DType::F64);
+  EXPECT_THROW(ops::rmsnorm(g, Graph::constant(x64), Graph::constant(w64), 1e-5, room.view()), ShapeError);
 }
 
 }  // namespace

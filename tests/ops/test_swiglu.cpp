@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "ops/swiglu.h"
+#include "support/bf16_rounding.h"
 #include "support/gradcheck.h"
 
 namespace blt::test {
@@ -18,6 +20,29 @@ TEST(SwiGLU, Values) {
     const double x = a.at(i);
     EXPECT_NEAR(h.value.at(i), x / (1 + std::exp(-x)) * b.at(i), 1e-6);
   }
+}
+
+// h_bf16 holds the bf16 rounding of every output element (a threaded call of a length that is no multiple
+// of a vector and a short one; NaN and ±inf inputs), and h keeps its bits.
+TEST(SwiGLU, WritesTheOutputsBf16RoundingWhenGivenRoom) {
+  for (const int64_t n : {int64_t{200003}, int64_t{13}}) {
+    Tensor a = random_tensor(Shape{n}, 9, 30.0, DType::F32), b = random_tensor(Shape{n}, 10, 3.0, DType::F32);
+    a.data<float>()[0] = NAN, a.data<float>()[1] = INFINITY, a.data<float>()[2] = -INFINITY;
+    Tensor rounded = unwritten_bf16(Shape{n});
+    Graph g;
+    const Var plain = ops::swiglu(g, Graph::constant(a), Graph::constant(b));
+    const Var h = ops::swiglu(g, Graph::constant(a), Graph::constant(b), rounded.view());
+    EXPECT_EQ(std::memcmp(plain.value.raw(), h.value.raw(), n * sizeof(float)), 0) << n;
+    expect_bf16_of(h.value, rounded.view());
+  }
+}
+
+TEST(SwiGLU, Bf16RoomMustMatchAFloat32Output) {
+  Graph g;
+  const Tensor a = Tensor::zeros(Shape{6}), a64 = Tensor::zeros(Shape{6}, DType::F64);
+  EXPECT_THROW(ops::swiglu(g, Graph::constant(a), Graph::constant(a), unwritten_bf16(Shape{5}).view()), ShapeError);
+  EXPECT_THROW(ops::swiglu(g, Graph::constant(a64), Graph::constant(a64), unwritten_bf16(Shape{6}).view()),
+               ShapeError);
 }
 
 TEST(SwiGLU, GradCheck) {
