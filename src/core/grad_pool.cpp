@@ -19,7 +19,7 @@ GradPool::Class GradPool::size_class(size_t bytes) {
   return Class{e * 8 + static_cast<int>(m), (m << e) * kAlign};
 }
 
-void* GradPool::acquire(size_t bytes) {
+void* GradPool::acquire(size_t bytes, bool zeroed) {
   const Class c = size_class(bytes);
   void* block = free_[c.index];
   if (block) {
@@ -29,7 +29,7 @@ void* GradPool::acquire(size_t bytes) {
     taken_ += c.bytes;
     peak_ = std::max(peak_, taken_);
   }
-  std::memset(block, 0, bytes);
+  if (zeroed) std::memset(block, 0, bytes);
   return block;
 }
 
@@ -50,6 +50,12 @@ void* GradSlot::data() {
     BLT_ASSERT(!released_, "gradient read after its producer's backward released it");
     data_ = pool_->acquire(bytes_);
   }
+  return data_;
+}
+
+void* GradSlot::data_to_overwrite() {
+  BLT_ASSERT(!data_ && !released_, "gradient to overwrite after it was created or released");
+  data_ = pool_->acquire(bytes_, false);
   return data_;
 }
 

@@ -19,8 +19,9 @@ class GradPool {
  public:
   explicit GradPool(size_t initial_bytes = size_t{64} << 10) : arena_(initial_bytes) {}
 
-  // A zeroed, 64-byte aligned block of at least `bytes`, valid until release() or reset().
-  void* acquire(size_t bytes);
+  // A 64-byte aligned block of at least `bytes`, zeroed unless `zeroed` is false (its first writer overwrites
+  // it), valid until release() or reset().
+  void* acquire(size_t bytes, bool zeroed = true);
   // Returns a block acquire(bytes) gave (same `bytes`) to its size class's free list.
   void release(void* block, size_t bytes);
   // Forgets every block (the arena rewinds); the high-water mark is kept.
@@ -54,6 +55,11 @@ class GradSlot {
 
   // The buffer, created zeroed on the first call.
   void* data();
+  // Whether data() or data_to_overwrite() has created the buffer.
+  bool created() const { return data_ != nullptr; }
+  // The buffer created unzeroed, for a writer that overwrites all of it (only before created()).
+  void* data_to_overwrite();
+  size_t bytes() const { return bytes_; }
   void release();
 
  private:

@@ -47,6 +47,14 @@ class Var {
     char* base = static_cast<char*>(slot_ ? slot_->data() : fixed_grad_);
     return TensorView(base + offset_, value.shape(), value.dtype());
   }
+  // The gradient buffer for a backward that writes its whole contribution in one pass (a GEMM's beta):
+  // `first` says whether nothing is in it yet, and then it comes unzeroed and the contribution must overwrite
+  // it (beta 0); otherwise it must be added. Only a view of a whole op output's gradient can be first.
+  TensorView grad_to_write(bool& first) const {
+    first = slot_ && !slot_->created() && offset_ == 0 && slot_->bytes() == value.nbytes();
+    if (!first) return grad();
+    return TensorView(slot_->data_to_overwrite(), value.shape(), value.dtype());
+  }
   // Same buffers seen with another shape of equal element count.
   Var reshape(Shape s) const {
     Var v = *this;

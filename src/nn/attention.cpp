@@ -16,7 +16,8 @@ Attention::Attention(ParamRegistry& reg, const std::string& prefix, int64_t dim,
   wo_ = Linear(reg, prefix + ".wo", n_heads * head_dim, dim, Init::trunc_normal(s / factor, 3 * s));
 }
 
-Var Attention::operator()(Graph& g, const Var& x, const SelfAttnContext& ctx, const TensorView& x_bf16) const {
+Var Attention::operator()(Graph& g, const Var& x, const SelfAttnContext& ctx,
+                          const TensorView& x_bf16) const {
   return attend(g, x, ctx, nullptr, x_bf16);
 }
 

@@ -33,7 +33,8 @@ class Attention {
 
   // Cached decoding (inference, B = 1): x (1,T,dim) are the next T positions; their keys and values are
   // appended to `cache` (rows cache.n .. cache.n+T), and ctx.ranges (T) index cache rows. -> (1,T,dim)
-  Var step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache& cache, const TensorView& x_bf16 = {}) const;
+  Var step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache& cache,
+           const TensorView& x_bf16 = {}) const;
 
   int64_t n_heads() const { return n_heads_; }
   int64_t n_kv_heads() const { return n_kv_heads_; }
@@ -45,7 +46,8 @@ class Attention {
 
  private:
   // Projects and rotates x; attends over its own keys, or over `cache` after appending them.
-  Var attend(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache* cache, const TensorView& x_bf16) const;
+  Var attend(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache* cache,
+             const TensorView& x_bf16) const;
 
   Linear wq_, wk_, wv_, wo_;
   int64_t head_dim_ = 0, n_heads_ = 0, n_kv_heads_ = 0;

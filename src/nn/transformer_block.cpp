@@ -29,7 +29,8 @@ Var TransformerBlock::operator()(Graph& g, const Var& x, const SelfAttnContext& 
 }
 
 Var TransformerBlock::step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache& cache) const {
-  return apply(g, x, [&](const Var& xn, const TensorView& xb) { return attention_.step(g, xn, ctx, cache, xb); });
+  return apply(g, x,
+               [&](const Var& xn, const TensorView& xb) { return attention_.step(g, xn, ctx, cache, xb); });
 }
 
 std::vector<KVCache> make_kv_caches(std::span<const TransformerBlock> blocks, int64_t capacity) {

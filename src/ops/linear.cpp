@@ -16,9 +16,10 @@ void linear_forward(const T* x, const T* w, T* y, int64_t N, int64_t in, int64_t
 }
 
 template <class T>
-void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, int64_t N, int64_t in, int64_t out) {
-  // dx (N,in) += dy (N,out) · w (out,in)
-  if (dx) blas::gemm<T>(false, false, N, in, out, T(1), dy, out, w, in, T(1), dx, in);
+void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, int64_t N, int64_t in, int64_t out,
+                     bool overwrite_dx) {
+  // dx (N,in) (+)= dy (N,out) · w (out,in)
+  if (dx) blas::gemm<T>(false, false, N, in, out, T(1), dy, out, w, in, overwrite_dx ? T(0) : T(1), dx, in);
   // dw (out,in) += dyᵀ (out,N) · x (N,in)
   if (dw) blas::gemm<T>(true, false, out, in, N, T(1), dy, out, x, in, T(1), dw, in);
 }
@@ -29,9 +30,9 @@ void linear_forward_bf16(const bf16* x, const bf16* w, float* y, int64_t N, int6
 }
 
 void linear_backward_bf16(const bf16* x, const bf16* w, const bf16* dy, float* dx, float* dw, int64_t N,
-                          int64_t in, int64_t out) {
-  // dx (N,in) += dy (N,out) · w (out,in)
-  if (dx) blas::gemm_bf16(false, false, N, in, out, 1.f, dy, out, w, in, 1.f, dx, in);
+                          int64_t in, int64_t out, bool overwrite_dx) {
+  // dx (N,in) (+)= dy (N,out) · w (out,in)
+  if (dx) blas::gemm_bf16(false, false, N, in, out, 1.f, dy, out, w, in, overwrite_dx ? 0.f : 1.f, dx, in);
   // dw (out,in) += dyᵀ (out,N) · x (N,in)
   if (dw) blas::gemm_bf16(true, false, out, in, N, 1.f, dy, out, x, in, 1.f, dw, in);
 }
@@ -62,7 +63,9 @@ Var linear_bf16(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, 
       g, o, flops, [&]<class T>(const Var& y) { linear_forward_bf16(xb, wb, y.value.data<float>(), N, in, out); },
       [=, gp = &g]<class T>(const Var& y) {
         const bf16* dyb = arena_bf16(*gp, y.grad());
-        linear_backward_bf16(xb, wb, dyb, grad_or_null<float>(x), grad_or_null<float>(w), N, in, out);
+        bool first = false;
+        float* dx = grad_to_write_or_null<float>(x, first);
+        linear_backward_bf16(xb, wb, dyb, dx, grad_or_null<float>(w), N, in, out, first);
       });
 }
 
@@ -112,16 +115,18 @@ Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, const
         linear_forward<T>(x.value.data<T>(), w.value.data<T>(), y.value.data<T>(), N, in, out);
       },
       [=]<class T>(const Var& y) {
-        linear_backward<T>(x.value.data<T>(), w.value.data<T>(), y.grad().data<T>(), grad_or_null<T>(x),
-                           grad_or_null<T>(w), N, in, out);
+        bool first = false;
+        T* dx = grad_to_write_or_null<T>(x, first);
+        linear_backward<T>(x.value.data<T>(), w.value.data<T>(), y.grad().data<T>(), dx, grad_or_null<T>(w),
+                           N, in, out, first);
       });
 }
 
 template void linear_forward<float>(const float*, const float*, float*, int64_t, int64_t, int64_t);
 template void linear_forward<double>(const double*, const double*, double*, int64_t, int64_t, int64_t);
 template void linear_backward<float>(const float*, const float*, const float*, float*, float*, int64_t, int64_t,
-                                     int64_t);
+                                     int64_t, bool);
 template void linear_backward<double>(const double*, const double*, const double*, double*, double*, int64_t,
-                                      int64_t, int64_t);
+                                      int64_t, int64_t, bool);
 
 }  // namespace blt::ops

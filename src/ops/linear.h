@@ -13,15 +13,16 @@ namespace blt::ops {
 template <class T>
 void linear_forward(const T* x, const T* w, T* y, int64_t N, int64_t in, int64_t out);
 
-// dx (N,in) and dw (out,in) accumulated (+=); either may be null.
+// dx (N,in) and dw (out,in) accumulated (+=), dx overwritten instead when overwrite_dx; either may be null.
 template <class T>
-void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, int64_t N, int64_t in, int64_t out);
+void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, int64_t N, int64_t in, int64_t out,
+                     bool overwrite_dx = false);
 
 // The same in mixed precision: x (N,in), w (out,in) in bf16 -> y (N,out) float32.
 void linear_forward_bf16(const bf16* x, const bf16* w, float* y, int64_t N, int64_t in, int64_t out);
-// dy (N,out) in bf16; dx (N,in) and dw (out,in) float32, accumulated (+=); either may be null.
+// dy (N,out) in bf16; dx (N,in) and dw (out,in) float32, as above.
 void linear_backward_bf16(const bf16* x, const bf16* w, const bf16* dy, float* dx, float* dw, int64_t N,
-                          int64_t in, int64_t out);
+                          int64_t in, int64_t out, bool overwrite_dx = false);
 
 // x (..,in), w (out,in) -> (..,out). FLOPs: 2·N·in·out forward, twice that backward.
 // When g.precision() is BF16, x is float32 and the CPU has bf16 matmuls (blas::has_bf16_matmul), the

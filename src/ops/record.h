@@ -41,6 +41,14 @@ T* grad_or_null(const Var& v) {
   return v.requires_grad() ? v.grad().data<T>() : nullptr;
 }
 
+// The same for a backward that writes its contribution in one pass (Var::grad_to_write): `first` says
+// whether it must overwrite (beta 0) rather than add.
+template <class T>
+T* grad_to_write_or_null(const Var& v, bool& first) {
+  first = false;
+  return v.requires_grad() ? v.grad_to_write(first).data<T>() : nullptr;
+}
+
 // n uninitialised elements in the graph's arena, valid until g.reset().
 template <class M>
 M* arena_array(Graph& g, size_t n) {

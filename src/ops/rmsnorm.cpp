@@ -18,7 +18,8 @@ constexpr double kParallelWork = 32768;  // below this many elements a call runs
 }  // namespace
 
 template <class T>
-void rmsnorm_forward(const T* x, const T* w, T* out, T* rstd, int64_t N, int64_t D, double eps, bf16* out_bf16) {
+void rmsnorm_forward(const T* x, const T* w, T* out, T* rstd, int64_t N, int64_t D, double eps,
+                     bf16* out_bf16) {
   parallel_for(N, worth_forking(static_cast<double>(N) * D, kParallelWork), [&](int64_t i) {
     const T* xi = x + i * D;
     double ss = 0;
@@ -87,8 +88,9 @@ Var rmsnorm(Graph& g, const Var& x, const Var& w, double eps, const TensorView& 
   return record(
       g, {x.shape(), x.dtype(), any_requires_grad(x, w)}, {4.0 * N * D, 8.0 * N * D},
       [&]<class T>(const Var& out) {
+        bf16* ob = out_bf16.defined() ? out_bf16.data<bf16>() : nullptr;
         rmsnorm_forward<T>(x.value.data<T>(), w.value.data<T>(), out.value.data<T>(), rstd.data<T>(), N, D, eps,
-                           out_bf16.defined() ? out_bf16.data<bf16>() : nullptr);
+                           ob);
       },
       [=]<class T>(const Var& out) {
         // dw: per-thread partials summed here in thread order.
@@ -106,8 +108,8 @@ Var rmsnorm(Graph& g, const Var& x, const Var& w, double eps, const TensorView& 
 
 template void rmsnorm_forward<float>(const float*, const float*, float*, float*, int64_t, int64_t, double,
                                      bf16*);
-template void rmsnorm_forward<double>(const double*, const double*, double*, double*, int64_t, int64_t, double,
-                                      bf16*);
+template void rmsnorm_forward<double>(const double*, const double*, double*, double*, int64_t, int64_t,
+                                      double, bf16*);
 template void rmsnorm_backward<float>(const float*, const float*, const float*, const float*, float*, float*, int64_t,
                                       int64_t, int);
 template void rmsnorm_backward<double>(const double*, const double*, const double*, const double*, double*, double*,

@@ -1,13 +1,14 @@
 // Lazy gradients (core/grad_pool.h, Graph::output): forward takes no gradient
 // memory, a chain of N ops holds O(1) gradients at once in backward, views share
-// their base's buffer, reused blocks start at zero (warm steps give the same
-// gradients bit for bit), a released gradient cannot be read, size classes.
+// their base's buffer, reused blocks start at zero or are overwritten by their first writer (warm
+// steps give the same gradients bit for bit), a released gradient cannot be read, size classes.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "blas/gemm_bf16.h"
 #include "core/rng.h"
 #include "nn/params.h"
 #include "ops/attention.h"
@@ -83,6 +84,29 @@ TEST(LazyGradients, ViewsShareTheLazilyCreatedBuffer) {
   EXPECT_THROW((void)bottom.grad(), InternalError);
 }
 
+// A backward that writes its contribution in one pass (Var::grad_to_write) overwrites only a whole op
+// output's gradient that nothing has created yet; a leaf's, a slice's or a created one is added to.
+TEST(LazyGradients, OnlyAFreshWholeGradientIsWrittenRatherThanAddedTo) {
+  const Tensor x = random_tensor(Shape{4, 3}, 2, 1.0, DType::F32);
+  Tensor dx = Tensor::zeros(x.shape());
+  Graph g;
+  const Var leaf{x.view(), dx.view()};
+  bool first = true;
+  EXPECT_EQ(leaf.grad_to_write(first).data<float>(), dx.data<float>());
+  EXPECT_FALSE(first) << "a leaf's gradient";
+  const Var y = ops::scale(g, leaf, 2.0), z = ops::scale(g, leaf, 3.0), w = ops::scale(g, leaf, 5.0);
+  (void)w.slice(0, 2).grad_to_write(first);
+  EXPECT_FALSE(first) << "a slice";
+  const float* whole = y.reshape(Shape{12}).grad_to_write(first).data<float>();
+  EXPECT_TRUE(first) << "the whole of a fresh gradient";
+  EXPECT_EQ(y.grad().data<float>(), whole) << "later readers see the buffer it wrote";
+  (void)y.grad_to_write(first);
+  EXPECT_FALSE(first) << "created by the first writer";
+  (void)z.grad();
+  (void)z.grad_to_write(first);
+  EXPECT_FALSE(first) << "created by a reader";
+}
+
 // Parameter gradients of one float step (rmsnorm, two linears, swiglu, attention, add, linear, cross-entropy)
 // over T positions, run on g.
 std::vector<float> step_grads(Graph& g, int64_t T) {
@@ -104,22 +128,35 @@ std::vector<float> step_grads(Graph& g, int64_t T) {
   const Var s = ops::swiglu(g, ops::linear(g, xn, reg.var(wa)), ops::linear(g, xn, reg.var(wb)));
   const Var q = s.reshape(Shape{1, T, 2, D / 2});
   const Var r = ops::add(g, ops::attention(g, q, q, q, ranges, 0.5).reshape(Shape{1, T, D}), xn);
-  g.backward(ops::cross_entropy(g, ops::linear(g, r, reg.var(wo)).reshape(Shape{T, V}), tgt, ops::Reduction::Mean));
+  g.backward(
+      ops::cross_entropy(g, ops::linear(g, r, reg.var(wo)).reshape(Shape{T, V}), tgt, ops::Reduction::Mean));
   const TensorView grads = reg.grads();
   return {grads.data<float>(), grads.data<float>() + grads.numel()};
 }
 
-// Blocks reused from earlier steps (of other shapes, so other contents) start at zero like fresh ones.
-TEST(LazyGradients, WarmStepsGiveTheFirstStepsGradientsBitForBit) {
+// Blocks reused from earlier steps (of other shapes, so other contents) start at zero like fresh ones, or
+// are overwritten by their first writer (Var::grad_to_write), in float32 and in mixed precision.
+void expect_warm_steps_give_the_first_steps_gradients(Precision p) {
   Graph fresh;
+  fresh.set_precision(p);
   const std::vector<float> first = step_grads(fresh, 9);
   Graph warm;
+  warm.set_precision(p);
   (void)step_grads(warm, 7);
   (void)step_grads(warm, 9);
   const std::vector<float> again = step_grads(warm, 9);
   ASSERT_EQ(again.size(), first.size());
   EXPECT_EQ(std::memcmp(again.data(), first.data(), first.size() * sizeof(float)), 0);
   EXPECT_GT(warm.grad_bytes_peak(), 0u);
+}
+
+TEST(LazyGradients, WarmStepsGiveTheFirstStepsGradientsBitForBit) {
+  expect_warm_steps_give_the_first_steps_gradients(Precision::F32);
+}
+
+TEST(LazyGradients, WarmBf16StepsGiveTheFirstStepsGradientsBitForBit) {
+  if (!blas::has_bf16_matmul()) GTEST_SKIP() << "this CPU has no bf16 matmul (" << blas::bf16_isa() << ")";
+  expect_warm_steps_give_the_first_steps_gradients(Precision::BF16);
 }
 
 }  // namespace

@@ -40,7 +40,8 @@ TEST(SwiGLU, WritesTheOutputsBf16RoundingWhenGivenRoom) {
 TEST(SwiGLU, Bf16RoomMustMatchAFloat32Output) {
   Graph g;
   const Tensor a = Tensor::zeros(Shape{6}), a64 = Tensor::zeros(Shape{6}, DType::F64);
-  EXPECT_THROW(ops::swiglu(g, Graph::constant(a), Graph::constant(a), unwritten_bf16(Shape{5}).view()), ShapeError);
+  EXPECT_THROW(ops::swiglu(g, Graph::constant(a), Graph::constant(a), unwritten_bf16(Shape{5}).view()),
+               ShapeError);
   EXPECT_THROW(ops::swiglu(g, Graph::constant(a64), Graph::constant(a64), unwritten_bf16(Shape{6}).view()),
                ShapeError);
 }
