@@ -28,11 +28,13 @@ class Attention {
             int64_t n_kv_heads, std::optional<double> base_std, double factor);
 
   // x (B,T,dim) -> (B,T,dim)
-  // x_bf16: x rounded to bf16 for q, k and v when given (made with wq().bf16_input_buffer), else made here
+  // x_bf16: x rounded to bf16 for q, k and v when given (wq().bf16_input_buffer, filled by the op that made
+  // x), else made here
   Var operator()(Graph& g, const Var& x, const SelfAttnContext& ctx, const TensorView& x_bf16 = {}) const;
 
   // Cached decoding (inference, B = 1): x (1,T,dim) are the next T positions; their keys and values are
-  // appended to `cache` (rows cache.n .. cache.n+T), and ctx.ranges (T) index cache rows. -> (1,T,dim)
+  // appended to `cache` (rows cache.n .. cache.n+T), and ctx.ranges (T) index cache rows; x_bf16 as above.
+  // -> (1,T,dim)
   Var step(Graph& g, const Var& x, const SelfAttnContext& ctx, KVCache& cache,
            const TensorView& x_bf16 = {}) const;
 

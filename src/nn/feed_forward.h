@@ -22,8 +22,8 @@ class FeedForward {
     w2_ = Linear(reg, prefix + ".w2", hidden, dim, Init::trunc_normal(out_std));
   }
 
-  // x (..,dim) -> (..,dim); w1 and w3 share x's bf16 rounding: x_bf16 when given (made with
-  // w1().bf16_input_buffer), else made here. swiglu writes its output's rounding for w2.
+  // x (..,dim) -> (..,dim); w1 and w3 share x's bf16 rounding: x_bf16 when given (w1().bf16_input_buffer,
+  // filled by the op that made x), else made here. swiglu writes its output's rounding for w2.
   Var operator()(Graph& g, const Var& x, const TensorView& x_bf16 = {}) const {
     const TensorView xb = x_bf16.defined() ? x_bf16 : w1_.bf16_input(g, x);
     const TensorView hb = w2_.bf16_input_buffer(g, x.shape().with_last(w2_.in()), x.dtype());

@@ -32,8 +32,8 @@ void linear_backward_bf16(const bf16* x, const bf16* w, const bf16* dy, float* d
 // A bf16 w (weights used as stored: nn::ParamRegistry::allocate_as_stored) is used as the bf16 operand
 // directly, whatever g.precision(): x float32, w without gradient, a bf16 matrix engine (else ShapeError or,
 // without the engine, blt::Error saying so).
-// x_bf16, when defined, is x already rounded to bf16 (bf16_input): linears that read one x (q, k and v;
-// w1 and w3) share one rounding. The float path ignores it.
+// x_bf16, when defined, is x already rounded to bf16 (bf16_input, or bf16_input_buffer filled by the op that
+// made x): linears that read one x (q, k and v; w1 and w3) share one rounding. The float path ignores it.
 Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16 = {},
            const TensorView& x_bf16 = {});
 
