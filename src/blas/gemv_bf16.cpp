@@ -68,10 +68,14 @@ BLT_AVX512_BF16 void dot_rows(int64_t K, float alpha, const bf16* A, int64_t lda
   int64_t k = 0;
   for (; k + kLanes <= K; k += kLanes) dot_step<M, R>(acc, k, ~__mmask32{0}, A, lda, B, ldb);
   if (k < K) dot_step<M, R>(acc, k, static_cast<__mmask32>((uint64_t{1} << (K - k)) - 1), A, lda, B, ldb);
+  // No lambda here: a lambda does not take the function's target attribute, so without -mavx512f its
+  // __m512 return would not compile. Accumulators past R read as zeros (lane_sums takes four).
+  const __m512 zero = _mm512_setzero_ps();
   for (int m = 0; m < M; ++m) {
-    auto row = [&](int r) { return r < R ? acc[m * R + std::min(r, R - 1)] : _mm512_setzero_ps(); };
+    const __m512* row = acc + m * R;
     float sums[16];
-    lane_sums(row(0), row(1), row(2), row(3), sums);
+    lane_sums(row[0], R > 1 ? row[std::min(1, R - 1)] : zero, R > 2 ? row[std::min(2, R - 1)] : zero,
+              R > 3 ? row[std::min(3, R - 1)] : zero, sums);
     for (int r = 0; r < R; ++r) {
       float& c = C[m * ldc + r];
       c = beta == 0.f ? alpha * sums[r] : alpha * sums[r] + beta * c;
