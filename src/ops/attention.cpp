@@ -97,8 +97,11 @@ int64_t attention_pairs(std::span<const KeyRange> ranges) {
 
 template <class T>
 void attention_forward(const AttnDims& d, const T* q, const T* k, const T* v, const KeyRange* ranges, T* out, T* lse) {
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
     if (detail::use_attention_f32(d)) return detail::attention_forward_f32(d, q, k, v, ranges, out, lse);
+    if (detail::use_attention_f32_avx2(d))
+      return detail::attention_forward_f32_avx2(d, q, k, v, ranges, out, lse);
+  }
   const int64_t n_qt = (d.Tq + kTileQ - 1) / kTileQ, group = d.Hq / d.Hkv;
   const int64_t ldq = d.Hq * d.Dh, ldk = d.Hkv * d.Dh, Dh = d.Dh;
   const T scale = static_cast<T>(d.scale);
@@ -242,6 +245,9 @@ void sum_private_kv(const T* pairs, int n_pairs, int64_t n, T* dk, T* dv) {
 template <class T>
 void attention_backward(const AttnDims& d, const T* q, const T* k, const T* v, const KeyRange* ranges, const T* out,
                         const T* lse, const T* dout, T* dq, T* dk, T* dv) {
+  if constexpr (std::is_same_v<T, float>)
+    if (!detail::use_attention_f32(d) && detail::use_attention_f32_avx2_backward(d))
+      return detail::attention_backward_f32_avx2(d, q, k, v, ranges, out, lse, dout, dq, dk, dv);
   const BackwardIo<T> io{q, k, v, ranges, out, lse, dout, dq};
   const int64_t n_items = d.B * d.Hq * ((d.Tq + kTileQ - 1) / kTileQ), kv_size = d.B * d.Tk * d.Hkv * d.Dh;
   const bool parallel = worth_forking(static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh, kParallelWork);

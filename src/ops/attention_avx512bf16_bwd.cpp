@@ -213,22 +213,15 @@ void attention_backward_avx512bf16(const AttnDims& d, const float* q, const floa
   const BackwardIo io{ranges, q, out, lse, dout, dq};
   const bool parallel = worth_forking(static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh, kParallelWork);
   const Packed pk = pack(d, k, v, parallel);
-  const int n_threads = parallel ? omp_get_max_threads() : 1;
   const int64_t n_items = d.B * d.Hq * n_row_blocks(d, kRows);
-  const PrivateKv kv = private_kv(d, n_threads);  // the team's threads see the caller's buffer through this
   const ItemFn item_fn = kItems[d.Dh / 16 - 1];
-  int team = 1;
-  run_team(n_threads, [&](int tid, int nt) {
+  kv_grad_team(d, parallel, dk, dv, [&](int tid, int nt, float* mine) {
     static thread_local ItemScratch sc;
     std::fill(sc.mx, sc.mx + kRows, -INFINITY);
     std::fill(sc.ones, sc.ones + kRows, 1.f);
-    float* mine = kv.acc + kv.per_thread * tid;
-    std::fill(mine, mine + kv.per_thread, 0.f);
-    if (tid == 0) team = nt;
     // Static round-robin: balanced for causal masks and reproducible.
     for (int64_t item = tid; item < n_items; item += nt) item_fn(d, io, pk, item, sc, mine);
   });
-  sum_private_kv(d, kv, team, dk, dv, parallel);
 }
 
 }  // namespace blt::ops::detail

@@ -4,18 +4,17 @@
 // vertical (no horizontal reductions). Per chunk of up to 96 keys: S = scale·Q Kᵀ in register blocks
 // of up to 12 keys, masked and max-reduced before the store; P = exp(S − m) in one pass; then
 // O = α·O + P V in register blocks of up to 12 head columns. Q is transposed into the item's scratch
-// and O accumulated transposed (attention_item.h); K and V rows are read where they lie (a
-// head-contiguous copy measured slower: the chunk's rows stay in cache either way).
+// and O accumulated transposed (the item loop, shared with the AVX2 kernel: attention_lane_loop.h); K
+// and V rows are read where they lie (a head-contiguous copy measured slower: the chunk's rows stay in
+// cache either way).
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
-#include "ops/attention_item.h"
 #include "ops/attention_kernels.h"
+#include "ops/attention_lane_loop.h"
 #include "ops/attention_lanes.h"
-#include "ops/parallel.h"
 #include "ops/vec_math.h"
 
 #define BLT_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
@@ -24,11 +23,7 @@ namespace blt::ops::detail {
 
 namespace {
 
-// Below this many multiply-adds a call runs on one thread: fork/join would cost more than it saves.
-constexpr double kParallelWork = 1 << 18;
-
-// st (n, 32) = scale·Kᵀ-block scores of n keys (rows ldk apart, from key index j0) for the item's 32
-// lanes, from qt (Dh, 32). Masked to each lane's [lo, hi) when `mask`; mx (32) = max(mx, scores).
+// QkFn (attention_lane_loop.h) for N keys and 32 rows.
 template <int N>
 BLT_AVX512 void qk_block(const float* qt, int64_t Dh, const float* K, int64_t ldk, int32_t j0,
                          const Lanes& ln, bool mask, float scale, float* st, float* mx) {
@@ -46,7 +41,7 @@ BLT_AVX512 void qk_block(const float* qt, int64_t Dh, const float* K, int64_t ld
   store_scores<N>(a0, a1, scale, ln, j0, mask, st, mx);
 }
 
-// ot (N, 32) = alpha ∘ ot + Σ_j pt[j] · V[j][0..N) over nk keys (V rows ldv apart), per lane.
+// PvFn for N head columns and 32 rows.
 template <int N>
 BLT_AVX512 void pv_block(const float* pt, int64_t nk, const float* V, int64_t ldv, const float* alpha,
                          float* ot) {
@@ -64,15 +59,7 @@ BLT_AVX512 void pv_block(const float* pt, int64_t nk, const float* V, int64_t ld
   store_rows<N>(a0, a1, ot);
 }
 
-using QkFn = void (*)(const float*, int64_t, const float*, int64_t, int32_t, const Lanes&, bool, float,
-                      float*, float*);
-using PvFn = void (*)(const float*, int64_t, const float*, int64_t, const float*, float*);
-
-constexpr auto kQk = block_table<QkFn>([](auto n) { return &qk_block<n()>; });
-constexpr auto kPv = block_table<PvFn>([](auto n) { return &pv_block<n()>; });
-
-// P = exp(S − m_new) in place over st (nk, 32) with m_new = max(m, mx) per lane (0 where still −inf,
-// so that fully masked lanes give P = 0, not NaN); alpha = exp(m − m_new), l = alpha·l + Σ_j P; m = m_new.
+// SoftmaxFn for 32 rows.
 BLT_AVX512 void softmax_chunk(float* st, int64_t nk, const float* mx, LaneState& s) {
   alignas(64) float mu[kRows], sum[kRows] = {};
 #pragma omp simd
@@ -94,39 +81,16 @@ BLT_AVX512 void softmax_chunk(float* st, int64_t nk, const float* mx, LaneState&
   for (int r = 0; r < kRows; ++r) s.l[r] = s.l[r] * s.alpha[r] + sum[r];
 }
 
-// One thread's item scratch: Qᵀ and Oᵀ (Dh, kRows) and the chunk's scores, then probabilities (kChunk,
-// kRows).
-struct ItemScratch {
-  std::vector<float> qt, ot, st;
-};
-
-// Item `item` (see ItemRows): every chunk of its keys through QKᵀ, softmax and PV, then the output.
-void forward_item(const AttnDims& d, const ForwardIo<float>& io, int64_t item, ItemScratch& sc) {
-  const ItemRows it = item_rows(d, item, kRows);
-  Lanes ln;
-  const KeyUnion u = lane_ranges(io.ranges + it.b * d.Tq + it.t0, it.nq, ln);
-  load_q_transposed(d, io.q, it, kRows, sc.qt.data());
-  std::fill(sc.ot.begin(), sc.ot.end(), 0.f);
-  LaneState s;
-  const int64_t ld = d.Hkv * d.Dh, kv_off = it.b * d.Tk * ld + it.h / (d.Hq / d.Hkv) * d.Dh;
-  const float* K = io.k + kv_off;  // key j's row at K + j·ld
-  const float* V = io.v + kv_off;
-  alignas(64) float mx[kRows];
-  for (int32_t j0 = u.lo; j0 < u.hi; j0 += static_cast<int32_t>(kChunk)) {
-    const int64_t nk = std::min<int64_t>(kChunk, u.hi - j0);
-    const bool mask = !u.covers(j0, j0 + static_cast<int32_t>(nk));
-    std::fill(mx, mx + kRows, -INFINITY);
-    for_each_block(nk, [&](int64_t off, int64_t n) {
-      kQk[n - 1](sc.qt.data(), d.Dh, K + (j0 + off) * ld, ld, j0 + static_cast<int32_t>(off), ln, mask,
-                 static_cast<float>(d.scale), sc.st.data() + off * kRows, mx);
-    });
-    softmax_chunk(sc.st.data(), nk, mx, s);
-    for_each_block(d.Dh, [&](int64_t c0, int64_t n) {
-      kPv[n - 1](sc.st.data(), nk, V + j0 * ld + c0, ld, s.alpha, sc.ot.data() + c0 * kRows);
-    });
+struct Avx512 {
+  static constexpr int kRows = detail::kRows, kBlock = detail::kBlock;
+  static constexpr auto qk = block_table<QkFn>([](auto n) { return &qk_block<n()>; });
+  static constexpr auto pv = block_table<PvFn>([](auto n) { return &pv_block<n()>; });
+  static constexpr SoftmaxFn softmax = &softmax_chunk;
+  static void store(const AttnDims& d, const ItemRows& it, const LaneState& s, const float* ot, float* out,
+                    float* lse) {
+    store_output(d, it, s, ot, kRows, out, lse);
   }
-  store_output(d, it, s, sc.ot.data(), kRows, io.out, io.lse);
-}
+};
 
 }  // namespace
 
@@ -138,16 +102,7 @@ bool use_attention_f32(const AttnDims& d) {
 
 void attention_forward_f32(const AttnDims& d, const float* q, const float* k, const float* v,
                            const KeyRange* ranges, float* out, float* lse) {
-  const ForwardIo<float> io{q, k, v, ranges, out, lse};
-  const bool parallel = worth_forking(static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh, kParallelWork);
-  // One work item per (batch, head, block of kRows query rows); items write disjoint rows of out and lse.
-  parallel_for<Schedule::Dynamic>(d.B * d.Hq * n_row_blocks(d, kRows), parallel, [&](int64_t item) {
-    static thread_local ItemScratch sc;
-    sc.qt.resize(d.Dh * kRows);
-    sc.ot.resize(d.Dh * kRows);
-    sc.st.resize(kChunk * kRows);
-    forward_item(d, io, item, sc);
-  });
+  lane_forward<Avx512>(d, {q, k, v, ranges, out, lse});
 }
 
 }  // namespace blt::ops::detail

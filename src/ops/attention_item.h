@@ -1,14 +1,18 @@
-// What the fast attention forwards (attention_f32.cpp, attention_amx.cpp) share: a work item is a
-// block of up to kRows query rows of one (batch, head), each row one vector lane. Per lane: the key
-// range [lo, hi) (empty for rows past the end), the running max m, sum l and rescale factor alpha.
+// What the fast attention forwards (attention_f32.cpp, attention_f32_avx2.cpp, attention_amx.cpp,
+// attention_avx512bf16.cpp) share: a work item is a block of up to kRows query rows of one (batch,
+// head), each row one vector lane. Per lane: the key range [lo, hi) (empty for rows past the end), the
+// running max m, sum l and rescale factor alpha.
 // The output is accumulated transposed, Oᵀ (Dh, rows), and written back divided by l, with
 // lse = m + log l (rows with no allowed key: 0 and −inf, as the tiled kernel).
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 #include "ops/attention.h"
 
@@ -17,6 +21,8 @@ namespace blt::ops::detail {
 constexpr int kLanes = 16;
 constexpr int kRows = 2 * kLanes;  // the most query rows of an item (two vectors)
 constexpr int64_t kMinRows = 16;   // fewer query rows than this go to the tiled kernel (decoding steps)
+constexpr int64_t kChunk = 96;     // keys per online-softmax step (even: bf16 pairs of keys)
+constexpr int kBlock = 12;         // keys (QKᵀ) or head columns (PV) held in registers per pass (AVX-512)
 
 template <class T>
 struct ForwardIo {
@@ -89,6 +95,27 @@ inline void load_q_transposed(const AttnDims& d, const float* q, const ItemRows&
   const float* Q = q + (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh;
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < d.Dh; ++c) qt[c * rows + r] = r < it.nq ? Q[r * ldq + c] : 0.f;
+}
+
+// {make(1), ..., make(Block)}: make(n) (n an integral_constant) is a block function for n keys or columns.
+template <class Fn, class Make, size_t... I>
+constexpr std::array<Fn, sizeof...(I)> block_table(Make make, std::index_sequence<I...>) {
+  return {make(std::integral_constant<int, static_cast<int>(I) + 1>{})...};
+}
+template <class Fn, int Block = kBlock, class Make>
+constexpr std::array<Fn, Block> block_table(Make make) {
+  return block_table<Fn>(make, std::make_index_sequence<Block>{});
+}
+
+// Splits n into ceil(n / Block) near-equal blocks, fn(offset, size) for each.
+template <int Block = kBlock, class Fn>
+void for_each_block(int64_t n, Fn&& fn) {
+  const int64_t nb = (n + Block - 1) / Block;
+  for (int64_t b = 0, off = 0; b < nb; ++b) {
+    const int64_t size = n / nb + (b < n % nb ? 1 : 0);
+    fn(off, size);
+    off += size;
+  }
 }
 
 }  // namespace blt::ops::detail

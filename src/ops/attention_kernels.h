@@ -3,6 +3,8 @@
 // float and double, and the backward):
 //   attention_f32.cpp : fp32 on AVX-512, query rows in vector lanes, the online
 //                       softmax in registers and one pass over each score chunk;
+//   attention_f32_avx2.cpp : the same on AVX2 at half the width, where there is no AVX-512;
+//   attention_f32_avx2_bwd.cpp : the fp32 backward on AVX2, the five products in registers;
 //   attention_amx.cpp : bf16 QKᵀ and PV on AMX tiles (f32 accumulation, softmax
 //                       and log-sum-exp in f32), for Precision::BF16;
 //   attention_amx_bwd.cpp : its backward, the five products on AMX tiles, P and dS in f32;
@@ -22,6 +24,21 @@ bool use_attention_f32(const AttnDims& d);
 // q (B,Tq,Hq,Dh), k,v (B,Tk,Hkv,Dh), ranges (B,Tq) -> out (B,Tq,Hq,Dh); saves lse (B,Hq,Tq)
 void attention_forward_f32(const AttnDims& d, const float* q, const float* k, const float* v,
                            const KeyRange* ranges, float* out, float* lse);
+// Whether attention_forward_f32_avx2 runs on this CPU (AVX2 and FMA) and pays at these dims; the graph
+// takes it where attention_forward_f32 does not run.
+bool use_attention_f32_avx2(const AttnDims& d);
+// attention_forward_f32's contract.
+void attention_forward_f32_avx2(const AttnDims& d, const float* q, const float* k, const float* v,
+                                const KeyRange* ranges, float* out, float* lse);
+// Whether attention_backward_f32_avx2 runs here: attention_forward_f32_avx2 does, Dh a multiple of 8 up to
+// 128. The graph takes it where attention_forward_f32 does not run (on AVX-512 CPUs the tiled backward
+// stays: this one is unmeasured there).
+bool use_attention_f32_avx2_backward(const AttnDims& d);
+// attention_backward's contract in fp32 (dq, dk, dv accumulated, any may be null), from any fp32 forward's
+// lse.
+void attention_backward_f32_avx2(const AttnDims& d, const float* q, const float* k, const float* v,
+                                 const KeyRange* ranges, const float* out, const float* lse,
+                                 const float* dout, float* dq, float* dk, float* dv);
 
 // Whether attention_forward_amx and attention_backward_amx run here: AMX-BF16 with the OS's permission
 // for the tile data, Dh 32, 64 or 128, enough query rows.

@@ -1,4 +1,4 @@
-// The bf16 attention backwards' per-thread dK and dV.
+// The lane-vector attention backwards' per-thread dK and dV.
 #include "ops/attention_kv_grads.h"
 
 #include <vector>

@@ -1,29 +1,23 @@
 // The register blocks of the lane-vector attention forwards (attention_f32.cpp in fp32,
 // attention_avx512bf16.cpp on bf16 pairs): an item's 32 query rows are two vectors' lanes, a block holds
 // the scores of up to kBlock keys, or Oᵀ of up to kBlock head columns, as two accumulators each. What
-// differs between the two is only the inner product; the masking, the running max, the stores, the
-// rescale of Oᵀ and the table of block sizes are here, with the 16×16 word transpose and the output's
-// store that the AMX forward shares. Compiled for a subset of all three kernels' targets.
+// differs between the two is only the inner product; the masking, the running max, the stores and the
+// rescale of Oᵀ are here, with the 16×16 word transpose and the output's store that the AMX forward
+// shares (the block sizes' tables: attention_item.h). Compiled for a subset of all three kernels' targets.
 #pragma once
 
 #include <immintrin.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <type_traits>
-#include <utility>
 
 #include "ops/attention_item.h"
 
 #define BLT_AVX512_LANES __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 
 namespace blt::ops::detail {
-
-constexpr int64_t kChunk = 96;  // keys per online-softmax step (even: bf16 pairs of keys)
-constexpr int kBlock = 12;      // keys (QKᵀ) or head columns (PV) held in registers per pass
 
 // The first min(n, 16) lanes (n ≥ 0): the mask of a row's tail.
 inline __mmask16 first_lanes(int64_t n) {
@@ -134,27 +128,6 @@ BLT_AVX512_LANES inline void store_output(const AttnDims& d, const ItemRows& it,
   }
   for (int64_t r = 0; r < it.nq; ++r)
     L[r] = s.l[r] > 0 ? s.m[r] + std::log(s.l[r]) : -std::numeric_limits<float>::infinity();
-}
-
-// {make(1), ..., make(kBlock)}: make(n) (n an integral_constant) is a block function for n keys or columns.
-template <class Fn, class Make, size_t... I>
-constexpr std::array<Fn, sizeof...(I)> block_table(Make make, std::index_sequence<I...>) {
-  return {make(std::integral_constant<int, static_cast<int>(I) + 1>{})...};
-}
-template <class Fn, class Make>
-constexpr std::array<Fn, kBlock> block_table(Make make) {
-  return block_table<Fn>(make, std::make_index_sequence<kBlock>{});
-}
-
-// Splits n into ceil(n / kBlock) near-equal blocks, fn(offset, size) for each.
-template <class Fn>
-void for_each_block(int64_t n, Fn&& fn) {
-  const int64_t nb = (n + kBlock - 1) / kBlock;
-  for (int64_t b = 0, off = 0; b < nb; ++b) {
-    const int64_t size = n / nb + (b < n % nb ? 1 : 0);
-    fn(off, size);
-    off += size;
-  }
 }
 
 }  // namespace blt::ops::detail

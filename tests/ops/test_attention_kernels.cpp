@@ -1,5 +1,6 @@
-// The fast attention forwards (ops/attention_kernels.h) at the shapes they take: fp32 on AVX-512 against
-// the naive f64 reference at the tiled kernel's tolerance, with backward gradients from its saved lse;
+// The fast attention forwards (ops/attention_kernels.h) at the shapes they take: fp32 on AVX-512 and on
+// AVX2 against the naive f64 reference (output at the tiled kernel's tolerance, and lse), with backward
+// gradients from the saved lse (the AVX2 backward's against the double path's);
 // bf16 on AMX and on AVX512-BF16 (VDPBF16PS) against the f64 reference on bf16-rounded inputs, within
 // the bound that rounding the probabilities to bf16 allows. Each kernel's test skips, visibly, where the
 // kernel does not run.
@@ -71,13 +72,76 @@ Tensor naive(const AttnCase& c, const Inputs& in) {
   return ref;
 }
 
-TEST(AttentionKernels, F32MatchesNaive) {
-  if (!ops::detail::use_attention_f32(dims(cases()[0])))
-    GTEST_SKIP() << "no AVX-512F: the fp32 attention kernel does not run here";
+// A forward kernel called directly (the graph takes the fastest one that runs): whether it runs at these
+// dims, and the kernel.
+struct Kernel {
+  bool (*runs)(const ops::AttnDims&);
+  void (*forward)(const ops::AttnDims&, const float*, const float*, const float*, const KeyRange*, float*,
+                  float*);
+};
+
+struct KernelOut {
+  Tensor out, lse;
+};
+
+KernelOut run_kernel(const Kernel& kernel, const AttnCase& c, const Inputs& in) {
+  KernelOut r{Tensor::zeros(in.q.shape()), Tensor::zeros(Shape{c.B, c.Hq, c.Tq})};
+  kernel.forward(dims(c), in.q.data<float>(), in.k.data<float>(), in.v.data<float>(), c.ranges.data(),
+                 r.out.data<float>(), r.lse.data<float>());
+  return r;
+}
+
+// lse (B, Hq, Tq) = log Σ_j exp(scale·q·k_j) over each row's keys, in double; −inf for rows with none.
+std::vector<double> naive_lse(const AttnCase& c, const Inputs& in) {
+  std::vector<double> lse;
+  for (int64_t b = 0; b < c.B; ++b)
+    for (int64_t h = 0; h < c.Hq; ++h)
+      for (int64_t t = 0; t < c.Tq; ++t) {
+        const KeyRange r = c.ranges[b * c.Tq + t];
+        std::vector<double> s;
+        for (int32_t j = r.lo; j < r.hi; ++j) {
+          const float* q = in.q.data<float>() + ((b * c.Tq + t) * c.Hq + h) * c.Dh;
+          const float* k = in.k.data<float>() + ((b * c.Tk + j) * c.Hkv + h / (c.Hq / c.Hkv)) * c.Dh;
+          double dot = 0;
+          for (int64_t i = 0; i < c.Dh; ++i) dot += double(q[i]) * k[i];
+          s.push_back(dot / std::sqrt(double(c.Dh)));
+        }
+        const double m = s.empty() ? -INFINITY : *std::max_element(s.begin(), s.end());
+        double sum = 0;
+        for (const double x : s) sum += std::exp(x - m);
+        lse.push_back(s.empty() ? -INFINITY : m + std::log(sum));
+      }
+  return lse;
+}
+
+// Output at the tiled kernel's tolerance, lse within float rounding of its few-unit size, and −inf exactly
+// for the rows without keys (cross_dh64's random ranges hold some).
+void expect_matches_naive(const Kernel& kernel) {
   for (const AttnCase& c : cases()) {
     const Inputs in = inputs(c, DType::F32);
-    EXPECT_LT(max_abs_diff(run(c, in, Precision::F32), naive(c, in)), 2e-6) << c.name;  // as the tiled kernel
+    const KernelOut r = run_kernel(kernel, c, in);
+    EXPECT_LT(max_abs_diff(r.out, naive(c, in)), 2e-6) << c.name;
+    const std::vector<double> ref = naive_lse(c, in);
+    for (size_t i = 0; i < ref.size(); ++i) {
+      const float got = r.lse.data<float>()[i];
+      if (std::isinf(ref[i]))
+        ASSERT_EQ(got, -INFINITY) << c.name << " row " << i;
+      else
+        ASSERT_NEAR(got, ref[i], 2e-5) << c.name << " row " << i;
+    }
   }
+}
+
+TEST(AttentionKernels, F32MatchesNaive) {
+  if (!ops::detail::use_attention_f32(dims(cases()[0])))
+    GTEST_SKIP() << "no AVX-512F: the fp32 AVX-512 attention kernel does not run here";
+  expect_matches_naive({ops::detail::use_attention_f32, ops::detail::attention_forward_f32});
+}
+
+TEST(AttentionKernels, F32Avx2MatchesNaive) {
+  if (!ops::detail::use_attention_f32_avx2(dims(cases()[0])))
+    GTEST_SKIP() << "no AVX2 and FMA: the fp32 AVX2 attention kernel does not run here";
+  expect_matches_naive({ops::detail::use_attention_f32_avx2, ops::detail::attention_forward_f32_avx2});
 }
 
 // dq, dk, dv of Σ attention(q, k, v)·R at dtype dt and precision p (R seeded).
@@ -99,11 +163,47 @@ std::vector<Tensor> grads(const AttnCase& c, DType dt, Precision p) {
 // The backward recomputes P from the lse the forward saved: float gradients after the fp32 kernel's
 // forward agree with the double path's (tiled forward and backward, checked by finite differences).
 TEST(AttentionKernels, F32ForwardFeedsBackward) {
-  if (!ops::detail::use_attention_f32(dims(cases()[0])))
-    GTEST_SKIP() << "no AVX-512F: the fp32 attention kernel does not run here";
+  const ops::AttnDims d = dims(cases()[0]);
+  if (!ops::detail::use_attention_f32(d) && !ops::detail::use_attention_f32_avx2(d))
+    GTEST_SKIP() << "no AVX-512F or AVX2: no fp32 lane attention kernel runs here";
   for (const AttnCase& c : {cases()[0], cases()[3]}) {
     const auto f32 = grads(c, DType::F32, Precision::F32), f64 = grads(c, DType::F64, Precision::F32);
     for (int i = 0; i < 3; ++i) EXPECT_LT(max_abs_diff(f32[i], f64[i]), 2e-4) << c.name << " input " << i;
+  }
+}
+
+// The AVX2 backward called directly (on AVX-512 CPUs too, where the graph keeps the tiled backward), from
+// the AVX2 forward's lse, against the double path's gradients (tiled forward and backward, checked by
+// finite differences) for every case, once with all three gradients and once with each left out; the
+// gradients are added to what the buffers hold (0.5 here).
+TEST(AttentionKernels, F32Avx2BackwardMatchesDouble) {
+  if (!ops::detail::use_attention_f32_avx2_backward(dims(cases()[0])))
+    GTEST_SKIP() << "no AVX2 and FMA: the fp32 AVX2 attention backward does not run here";
+  for (const AttnCase& c : cases()) {
+    ASSERT_TRUE(ops::detail::use_attention_f32_avx2_backward(dims(c))) << c.name;
+    const Inputs in = inputs(c, DType::F32);
+    const KernelOut f =
+        run_kernel({ops::detail::use_attention_f32_avx2, ops::detail::attention_forward_f32_avx2}, c, in);
+    const Tensor dout = random_tensor(in.q.shape(), 7, 1.0, DType::F32);  // grads()'s R
+    std::vector<Tensor> ref = grads(c, DType::F64, Precision::F32);
+    for (Tensor& t : ref)
+      for (int64_t i = 0; i < t.numel(); ++i) t.data<double>()[i] += 0.5;
+    for (int left_out = -1; left_out < 3; ++left_out) {
+      std::vector<Tensor> g;
+      for (const Tensor* x : {&in.q, &in.k, &in.v}) {
+        g.push_back(Tensor::zeros(x->shape()));
+        for (int64_t i = 0; i < x->numel(); ++i) g.back().data<float>()[i] = 0.5f;
+      }
+      auto buf = [&](int i) { return i == left_out ? nullptr : g[i].data<float>(); };
+      ops::detail::attention_backward_f32_avx2(dims(c), in.q.data<float>(), in.k.data<float>(),
+                                               in.v.data<float>(), c.ranges.data(), f.out.data<float>(),
+                                               f.lse.data<float>(), dout.data<float>(), buf(0), buf(1),
+                                               buf(2));
+      for (int i = 0; i < 3; ++i) {
+        if (i == left_out) continue;
+        EXPECT_LT(max_abs_diff(g[i], ref[i]), 2e-4) << c.name << " input " << i << " without " << left_out;
+      }
+    }
   }
 }
 
@@ -168,22 +268,7 @@ double max_abs_score(const AttnCase& c, const Inputs& in) {
 // the exp, within 2⁻¹⁸ (a short series: P is rounded to bf16 next), which move each P by a relative
 // e ≤ Dh·2⁻²⁴·A + 2⁻¹⁸ and O by ≤ 2e·max|v|; and the float32 sums of
 // P V and l over ≤ Tk keys, ≤ 2·Tk·2⁻²⁴·max|v|. With |v| < 1 the bound is u + 2e + 2·Tk·2⁻²⁴.
-// A bf16 forward called directly (the graph would take AMX where both run): whether it runs at these
-// dims, and the kernel.
-struct Bf16Kernel {
-  bool (*runs)(const ops::AttnDims&);
-  void (*forward)(const ops::AttnDims&, const float*, const float*, const float*, const KeyRange*, float*,
-                  float*);
-};
-
-Tensor run_kernel(const Bf16Kernel& kernel, const AttnCase& c, const Inputs& in) {
-  Tensor out = Tensor::zeros(in.q.shape()), lse = Tensor::zeros(Shape{c.B, c.Hq, c.Tq});
-  kernel.forward(dims(c), in.q.data<float>(), in.k.data<float>(), in.v.data<float>(), c.ranges.data(),
-                 out.data<float>(), lse.data<float>());
-  return out;
-}
-
-void expect_matches_naive_on_rounded_inputs(const Bf16Kernel& kernel) {
+void expect_matches_naive_on_rounded_inputs(const Kernel& kernel) {
   for (bool grow : {false, true})
     for (const AttnCase& c : cases()) {
       if (!kernel.runs(dims(c))) continue;  // Dh it does not take: the fp32 kernel runs
@@ -191,7 +276,7 @@ void expect_matches_naive_on_rounded_inputs(const Bf16Kernel& kernel) {
       for (Tensor* t : {&in.q, &in.k, &in.v}) round_to_bf16(*t);
       const double e = c.Dh * std::ldexp(max_abs_score(c, in), -24) + std::ldexp(1.0, -18);
       const double bound = std::ldexp(1.0, -8) + 2 * e + 2 * c.Tk * std::ldexp(1.0, -24);
-      EXPECT_LT(max_abs_diff(run_kernel(kernel, c, in), naive(c, in)), bound)
+      EXPECT_LT(max_abs_diff(run_kernel(kernel, c, in).out, naive(c, in)), bound)
           << c.name << (grow ? " grow" : "");
     }
 }
