@@ -48,7 +48,8 @@ void store_rows(const AttnDims& d, const ItemRows& it, const LaneState& s, const
 
 struct Avx2 {
   static constexpr int kRows = kItemRows, kBlock = kRegBlock;
-  static constexpr auto qk = qk_blocks, pv = pv_blocks;
+  static constexpr auto qk = qk_blocks;
+  static constexpr auto pv = pv_blocks;
   static constexpr SoftmaxFn softmax = &softmax_chunk;
   static constexpr StoreFn store = &store_rows;
 };
