@@ -18,10 +18,10 @@ class Linear {
     return ops::linear(g, x, reg_->var(w_), reg_->bf16_value(w_), x_bf16);
   }
   // x rounded to bf16 once for the linears that read it, where their products run in bf16 (ops::bf16_input)
-  TensorView bf16_input(Graph& g, const Var& x) const { return ops::bf16_input(g, x, weight()); }
+  TensorView bf16_input(Graph& g, const Var& x) const { return ops::bf16_input(g, x); }
   // room for that rounding of an x (s, dtype), for the op that makes x to fill (ops::bf16_input_buffer)
   TensorView bf16_input_buffer(Graph& g, const Shape& s, DType dtype) const {
-    return ops::bf16_input_buffer(g, s, dtype, weight());
+    return ops::bf16_input_buffer(g, s, dtype);
   }
   Var weight() const { return reg_->var(w_); }
   int64_t in() const { return in_; }

@@ -118,6 +118,10 @@ void ParamRegistry::refresh_bf16_mirror() const {
   blas::to_bf16(values_.data<float>(), mirror_.data<bf16>(), numel_);
 }
 
+Precision ParamRegistry::precision() const {
+  return has_bf16_mirror() || (as_stored_ && blas::has_bf16_matmul()) ? Precision::BF16 : Precision::F32;
+}
+
 TensorView ParamRegistry::bf16_value(ParamId id) const {
   if (!mirror_.defined()) return {};
   const ParamInfo& p = params_.at(id);

@@ -84,9 +84,10 @@ class ParamRegistry {
   bool has_bf16_mirror() const { return mirror_.defined(); }
   // The parameter's bf16 copy (its shape), undefined without a mirror.
   TensorView bf16_value(ParamId id) const;
-  // What a forward over these weights computes in: BF16 with a mirror or weights as stored, else F32
-  // (Graph::set_precision).
-  Precision precision() const { return has_bf16_mirror() || as_stored_ ? Precision::BF16 : Precision::F32; }
+  // What a forward over these weights computes in (Graph::set_precision): BF16 with a mirror, or with weights
+  // as stored on a CPU with a bf16 matrix engine; else F32 (weights as stored then widen to float32 as the
+  // products read them: ops::linear).
+  Precision precision() const;
 
   // Weights used as stored, for inference: instead of allocate(), on a non-trainable float32 registry (else
   // ConfigError). A parameter of rank >= 2 (matrix, embedding table) then holds bf16, one of rank 0 or 1 (norm

@@ -1,9 +1,11 @@
-// Linear forward/backward over blas::gemm, and its mixed-precision twin over
-// blas::gemm_bf16 (bf16 inputs, float32 outputs and gradients).
+// Linear forward/backward over blas::gemm, its mixed-precision twin over blas::gemm_bf16 (bf16 inputs,
+// float32 outputs and gradients), and the float32 forward over bf16 weights used as stored
+// (blas::gemm_f32_bf16).
 #include "ops/linear.h"
 
 #include "blas/gemm.h"
 #include "blas/gemm_bf16.h"
+#include "blas/gemm_f32_bf16.h"
 #include "ops/check.h"
 #include "ops/record.h"
 
@@ -46,11 +48,10 @@ bf16* arena_bf16(Graph& g, const TensorView& v) {
   return b;
 }
 
-// Whether linear(g, x, w) takes its products in bf16 on this CPU: float32 x, a bf16 matrix engine, and w
-// stored in bf16 or a mixed-precision graph.
-bool runs_bf16(const Graph& g, DType x_dtype, const Var& w) {
-  return x_dtype == DType::F32 && blas::has_bf16_matmul() &&
-         (w.dtype() == DType::BF16 || g.precision() == Precision::BF16);
+// Whether linear(g, x, w) takes its products in bf16: float32 x in a mixed-precision graph on a CPU with a
+// bf16 matrix engine.
+bool runs_bf16(const Graph& g, DType x_dtype) {
+  return x_dtype == DType::F32 && g.precision() == Precision::BF16 && blas::has_bf16_matmul();
 }
 
 // The mixed-precision linear (see linear()): x and w in bf16, y and the gradients float32.
@@ -69,28 +70,45 @@ Var linear_bf16(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, 
       });
 }
 
-// A bf16 w (weights used as stored, for inference) is the products' bf16 operand itself: x must be float32,
-// w takes no gradient, and the CPU needs a bf16 matrix engine.
-void check_stored_weight(const Var& x, const Var& w) {
+// A bf16 w (weights used as stored, for inference): x must be float32 and w takes no gradient; in bf16 (a
+// mixed-precision graph with its engine) w is the products' bf16 operand itself, else the products are
+// float32 (forward only: x takes no gradient either).
+void check_stored_weight(const Graph& g, const Var& x, const Var& w) {
   const auto what = [&](const std::string& need) {
     return describe("w", w.shape()) + " is bf16 (weights used as stored): " + need;
   };
   check(x.dtype() == DType::F32, "linear",
         [&] { return what("x must be float32, got " + std::string(dtype_name(x.dtype()))); });
   check(!w.requires_grad(), "linear", [&] { return what("inference only, it takes no gradient"); });
-  if (!blas::has_bf16_matmul())
-    throw Error("[linear] " + what("this CPU has no bf16 matrix engine (run with --precision fp32)"));
+  check(runs_bf16(g, x.dtype()) || !x.requires_grad(), "linear", [&] {
+    return what("its float32 products (" + std::string(precision_name(g.precision())) +
+                " graph, bf16 engine: " + blas::bf16_isa() + ") run forward only, x takes no gradient");
+  });
+}
+
+// y (N,out) f32 = x (N,in) f32 · wᵀ, w (out,in) bf16 as stored; no backward (check_stored_weight).
+Var linear_stored_f32(Graph& g, const Var& x, const Var& w, const OpOutput& o, double flops) {
+  const int64_t in = w.shape()[1], out = w.shape()[0], N = x.shape().rows();
+  return record(
+      g, o, {flops, 0},
+      [&]<class T>(const Var& y) {
+        blas::gemm_f32_bf16(N, out, in, 1.f, x.value.data<float>(), in, w.value.data<bf16>(), in, 0.f,
+                            y.value.data<float>(), out);
+      },
+      []<class T>(const Var&) {
+        BLT_ASSERT(false && "a linear over bf16 weights in float32 records no backward");
+      });
 }
 
 }  // namespace
 
-TensorView bf16_input(Graph& g, const Var& x, const Var& w) {
-  if (!runs_bf16(g, x.dtype(), w)) return {};
+TensorView bf16_input(Graph& g, const Var& x) {
+  if (!runs_bf16(g, x.dtype())) return {};
   return TensorView(arena_bf16(g, x.value), x.shape(), DType::BF16);
 }
 
-TensorView bf16_input_buffer(Graph& g, const Shape& s, DType x_dtype, const Var& w) {
-  if (!runs_bf16(g, x_dtype, w)) return {};
+TensorView bf16_input_buffer(Graph& g, const Shape& s, DType x_dtype) {
+  if (!runs_bf16(g, x_dtype)) return {};
   return TensorView(arena_array<bf16>(g, static_cast<size_t>(s.numel())), s, DType::BF16);
 }
 
@@ -99,7 +117,7 @@ Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, const
         [&] { return describe("x", x.shape()) + " vs " + describe("w", w.shape()); });
   const bool stored = w.dtype() == DType::BF16;
   if (stored)
-    check_stored_weight(x, w);
+    check_stored_weight(g, x, w);
   else
     check_dtypes("linear", x, w);
   check_bf16_copy("linear", "w", w.shape(), "w_bf16", w_bf16);
@@ -107,8 +125,9 @@ Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16, const
   const int64_t in = w.shape()[1], out = w.shape()[0], N = x.shape().rows();
   const double flops = 2.0 * N * in * out;
   const OpOutput o{x.shape().with_last(out), x.dtype(), any_requires_grad(x, w)};
-  if (runs_bf16(g, x.dtype(), w))  // a stored bf16 w (checked above to have its engine) is its own bf16 copy
+  if (runs_bf16(g, x.dtype()))  // a stored bf16 w is its own bf16 copy
     return linear_bf16(g, x, w, stored ? w.value : w_bf16, x_bf16, o, {flops, 2 * flops});
+  if (stored) return linear_stored_f32(g, x, w, o, flops);
   return record(
       g, o, {flops, 2 * flops},
       [&]<class T>(const Var& y) {

@@ -1,7 +1,8 @@
 // Linear layer without bias: y = x Wᵀ, with W stored (out, in) as in PyTorch.
 // Forward and backward are three GEMMs: float32/float64 through blas::gemm, and
 // in mixed precision (Graph precision BF16, core/precision.h) bf16 inputs with
-// float32 accumulation through blas::gemm_bf16.
+// float32 accumulation through blas::gemm_bf16. Weights used as stored (bf16) in
+// a float32 graph take float32 products forward (blas::gemm_f32_bf16).
 #pragma once
 
 #include "core/bf16.h"
@@ -29,21 +30,22 @@ void linear_backward_bf16(const bf16* x, const bf16* w, const bf16* dy, float* d
 // products take bf16 inputs: x rounded to bf16 (saved for backward), w as w_bf16 (its bf16 copy, shape
 // (out,in), e.g. ParamRegistry::bf16_value) or, when undefined, w rounded here; backward rounds dy to bf16.
 // Otherwise (float64 graphs included) w_bf16 is ignored and the float path runs.
-// A bf16 w (weights used as stored: nn::ParamRegistry::allocate_as_stored) is used as the bf16 operand
-// directly, whatever g.precision(): x float32, w without gradient, a bf16 matrix engine (else ShapeError or,
-// without the engine, blt::Error saying so).
+// A bf16 w (weights used as stored: nn::ParamRegistry::allocate_as_stored) needs a float32 x and takes no
+// gradient (else ShapeError). Where the products run in bf16 (above) it is their bf16 operand directly;
+// otherwise (a float32 graph, or no bf16 matrix engine) they are float32 products of x with w's values
+// widened as read, forward only: x takes no gradient either (else ShapeError).
 // x_bf16, when defined, is x already rounded to bf16 (bf16_input, or bf16_input_buffer filled by the op that
 // made x): linears that read one x (q, k and v; w1 and w3) share one rounding. The float path ignores it.
 Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16 = {},
            const TensorView& x_bf16 = {});
 
-// x (..,in) rounded to bf16 in g's arena when linear(g, x, w) would round it (the bf16 paths above), else
+// x (..,in) rounded to bf16 in g's arena when a linear(g, x, w) would round it (the bf16 path above), else
 // an empty view.
-TensorView bf16_input(Graph& g, const Var& x, const Var& w);
+TensorView bf16_input(Graph& g, const Var& x);
 
 // Room in g's arena (shape s, bf16, not filled) for the bf16 rounding of an x (s, x_dtype) that the op
-// making x writes as it goes (ops::rmsnorm, ops::swiglu), when linear(g, x, w) would round such an x; else
-// an empty view.
-TensorView bf16_input_buffer(Graph& g, const Shape& s, DType x_dtype, const Var& w);
+// making x writes as it goes (ops::rmsnorm, ops::swiglu), when a linear(g, x, w) would round such an x;
+// else an empty view.
+TensorView bf16_input_buffer(Graph& g, const Shape& s, DType x_dtype);
 
 }  // namespace blt::ops

@@ -1,9 +1,11 @@
 // Weights used as stored (bf16 values, nn::ParamRegistry::allocate_as_stored) in the ops that read them:
-// linear takes a bf16 w as its bf16 operand (bit-identical to the float32 weight with its bf16 mirror),
-// embedding_sum reads bf16 tables into a float32 output (bit-identical to float32 tables holding the same
-// values: the same additions in the same order), and the refusals name the op, the tensor and the fix.
+// linear takes a bf16 w as its bf16 operand in a bf16 graph (bit-identical to the float32 weight with its
+// bf16 mirror) and multiplies its values in float32 in a float32 graph, embedding_sum reads bf16 tables into
+// a float32 output (bit-identical to float32 tables holding the same values: the same additions in the same
+// order), and the refusals name the op, the tensor and the fix.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "blas/gemm_bf16.h"
@@ -81,8 +83,8 @@ TEST(Bf16Weights, Bf16TablesTakeNoGradient) {
       "[embedding] table 0 (4,3) is bf16 (weights used as stored): inference only, it takes no gradient");
 }
 
-// The bf16 weight itself is the products' operand: bit-identical to the float32 weight with its bf16 copy
-// (what a bf16 file loaded to float32 with the mirror computes), whatever the graph's precision.
+// In a bf16 graph the bf16 weight itself is the products' operand: bit-identical to the float32 weight with
+// its bf16 copy (what a bf16 file loaded to float32 with the mirror computes).
 TEST(Bf16Weights, LinearReadsTheBf16WeightAsItsMirrorWouldBe) {
   if (!blas::has_bf16_matmul()) GTEST_SKIP() << "this CPU has no bf16 matmul (" << blas::bf16_isa() << ")";
   for (Shape xs : {Shape{1, 16}, Shape{3, 5, 40}, Shape{50, 96}}) {
@@ -93,13 +95,38 @@ TEST(Bf16Weights, LinearReadsTheBf16WeightAsItsMirrorWouldBe) {
     mirror.set_precision(Precision::BF16);
     const Var ref = ops::linear(mirror, Graph::constant(x), Graph::constant(w.rounded),
                                 TensorView(w.bits.data(), w.rounded.shape(), DType::BF16));
-    for (Precision p : {Precision::F32, Precision::BF16}) {
-      Graph g;
-      g.set_precision(p);
-      const Var y = ops::linear(g, Graph::constant(x), w.var());
-      EXPECT_EQ(y.dtype(), DType::F32);
-      EXPECT_TRUE(same_bits(y.value, ref.value)) << xs.str() << " at " << precision_name(p);
-    }
+    Graph g;
+    g.set_precision(Precision::BF16);
+    const Var y = ops::linear(g, Graph::constant(x), w.var());
+    EXPECT_EQ(y.dtype(), DType::F32);
+    EXPECT_TRUE(same_bits(y.value, ref.value)) << xs.str();
+  }
+}
+
+// In a float32 graph (any CPU; without a bf16 engine every graph over stored weights is one) the products
+// are float32 products of x with the stored values: against a double reference on those values, within
+// float32's rounding of a length-`in` sum (in · 2^-24 · Σ|x·w|, twice for the order of the additions). One to
+// six rows take the streaming kernel on AVX2 CPUs, more rows the widened panels.
+TEST(Bf16Weights, LinearInFloat32MultipliesTheStoredValues) {
+  for (Shape xs : {Shape{1, 16}, Shape{2, 3, 40}, Shape{6, 1030}, Shape{7, 33}, Shape{50, 96}}) {
+    const int64_t out = 27, in = xs.last(), N = xs.rows();
+    Bf16Values w(Shape{out, in}, 11);
+    const Tensor x = random_tensor(xs, 12, 1.0, DType::F32);
+    Graph g;
+    const Var y = ops::linear(g, Graph::constant(x), w.var());
+    ASSERT_EQ(y.dtype(), DType::F32);
+    ASSERT_EQ(y.shape(), xs.with_last(out));
+    const float *xp = x.data<float>(), *wp = w.rounded.data<float>(), *yp = y.value.data<float>();
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t o = 0; o < out; ++o) {
+        double ref = 0, mag = 0;
+        for (int64_t k = 0; k < in; ++k) {
+          ref += double(xp[i * in + k]) * wp[o * in + k];
+          mag += std::abs(double(xp[i * in + k]) * wp[o * in + k]);
+        }
+        EXPECT_NEAR(yp[i * out + o], ref, 2.0 * in * std::ldexp(mag, -24))
+            << xs.str() << " row " << i << " col " << o;
+      }
   }
 }
 
@@ -116,12 +143,12 @@ TEST(Bf16Weights, LinearRefusesWhatABf16WeightCannotDo) {
                           Var(TensorView(w.bits.data(), Shape{3, 4}, DType::BF16), grad.view()));
             }),
             "[linear] w (3,4) is bf16 (weights used as stored): inference only, it takes no gradient");
-  if (!blas::has_bf16_matmul()) {
-    EXPECT_EQ(
-        error_of([&] { ops::linear(g, Graph::constant(x), w.var()); }),
-        "[linear] w (3,4) is bf16 (weights used as stored): this CPU has no bf16 matrix engine (run with "
-        "--precision fp32)");
-  }
+  // In a float32 graph the products are float32 and forward only: an x that wants a gradient is refused.
+  Tensor dx = Tensor::zeros(Shape{2, 4});
+  EXPECT_EQ(
+      error_of([&] { ops::linear(g, Var(x.view(), dx.view()), w.var()); }),
+      "[linear] w (3,4) is bf16 (weights used as stored): its float32 products (fp32 graph, bf16 engine: " +
+          blas::bf16_isa() + ") run forward only, x takes no gradient");
 }
 
 // An op without a bf16 path names the dtype, the ops that do read bf16 and the option that avoids it.

@@ -1,6 +1,6 @@
 // `blt init` through the built binary, by way of scripts/make_blt1b_random.sh --tiny (the blt-1b
-// configuration shrunk): the directory it writes loads (`blt inspect` checks every tensor and keeps it bf16
-// where the CPU has a bf16 matrix engine, else falls back to fp32 with a notice; `blt eval` runs it at bf16),
+// configuration shrunk): the directory it writes loads (`blt inspect` checks every tensor and keeps it bf16,
+// with fp32 products and a notice where the CPU has no bf16 matrix engine; `blt eval` runs it at bf16),
 // stores every tensor as BF16 with the configured shapes, is the same for a seed and differs across seeds; a
 // missing config, a bad field and an existing output directory are refused naming the path or field, writing
 // nothing.
@@ -41,10 +41,12 @@ TEST(CliInit, TinyBlt1bLoadsAndIsStoredInBf16) {
   const Result inspect = run_blt({"inspect", dir.string(), "--precision", "bf16"}, tmp.path());
   ASSERT_EQ(inspect.rc, 0) << inspect.err;
   if (blas::has_bf16_matmul()) {
-    EXPECT_TRUE(contains(inspect.out, "storage (--precision bf16): bf16 as stored")) << inspect.out;
+    EXPECT_TRUE(contains(inspect.out, "storage (--precision bf16): bf16 as stored (mmapped);"))
+        << inspect.out;
   } else {
-    EXPECT_TRUE(contains(inspect.out, "storage (--precision fp32): float32")) << inspect.out;
-    EXPECT_TRUE(contains(inspect.err, "using fp32")) << inspect.err;
+    EXPECT_TRUE(contains(inspect.out, "storage (--precision bf16): bf16 as stored (mmapped), fp32 products;"))
+        << inspect.out;
+    EXPECT_TRUE(contains(inspect.err, "using fp32 products (bf16 weights used as stored)")) << inspect.err;
   }
   write_raw(tmp.file("t.txt"), "In the beginning God created the heaven and the earth.");
   const Result eval =

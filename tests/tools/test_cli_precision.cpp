@@ -3,8 +3,9 @@
 // its metrics lines, and a resume may switch precision (recorded per line);
 // `eval --precision bf16` reports bits per byte within 1% of fp32; and on a
 // CPU whose bf16 engine is capped away (oneDNN's ONEDNN_MAX_CPU_ISA) bf16
-// falls back to fp32 with a one-line notice. bf16 uses the golden BLT's BF16
-// weights as stored (eval's "weights", inspect's storage line); fp32 converts.
+// falls back to fp32 products with a one-line notice, the weights kept as
+// stored. bf16 uses the golden BLT's BF16 weights as stored (eval's "weights",
+// inspect's storage line); fp32 converts.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -81,40 +82,55 @@ TEST(CliPrecision, EvalInBf16IsWithinOnePercentOfFp32) {
   EXPECT_NEAR(bf16, fp32, 0.01 * fp32);
 }
 
+// Without the engine, bf16 (with the notice) and auto (silently) keep the BF16 weights as stored and
+// multiply them in float32: the bits per byte of the float32 conversion (the same values, the same
+// products; summation order aside).
 TEST(CliPrecision, Bf16WithoutAnEngineFallsBackToFp32WithANotice) {
   TrainFixture f;
-  const Result r = run_program({"env", "ONEDNN_MAX_CPU_ISA=AVX512_CORE", BLT_BINARY, "eval", "--model", kBlt,
-                                f.data, "--json", "--max-bytes", "256", "--precision", "bf16"},
-                               f.tmp.path());
+  const auto capped = [&](const std::string& precision) {
+    return run_program({"env", "ONEDNN_MAX_CPU_ISA=AVX512_CORE", BLT_BINARY, "eval", "--model", kBlt, f.data,
+                        "--json", "--max-bytes", "256", "--precision", precision},
+                       f.tmp.path());
+  };
+  const Result fp32 = capped("fp32");
+  ASSERT_EQ(fp32.rc, 0) << fp32.err;
+  EXPECT_EQ(nlohmann::json::parse(fp32.out).at("weights"), "float32");
+  const double want = nlohmann::json::parse(fp32.out).at("bpb").get<double>();
+  const Result r = capped("bf16");
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_TRUE(contains(r.err, kNotice)) << r.err;
-  EXPECT_EQ(nlohmann::json::parse(r.out).at("precision"), "fp32");
-  EXPECT_EQ(nlohmann::json::parse(r.out).at("weights"), "float32");
-  const Result quiet = run_program({"env", "ONEDNN_MAX_CPU_ISA=AVX512_CORE", BLT_BINARY, "eval", "--model",
-                                    kBlt, f.data, "--json", "--max-bytes", "256", "--precision", "auto"},
-                                   f.tmp.path());
+  EXPECT_TRUE(contains(r.err, kNotice + std::string(" products (bf16 weights used as stored)"))) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("precision"), "fp32");
+  EXPECT_EQ(j.at("weights"), "bf16 as stored (mmapped), fp32 products");
+  EXPECT_NEAR(j.at("bpb").get<double>(), want, 1e-5 * want);
+  const Result quiet = capped("auto");
   ASSERT_EQ(quiet.rc, 0) << quiet.err;
   EXPECT_FALSE(contains(quiet.err, "bf16")) << "auto falls back silently: " << quiet.err;
+  EXPECT_EQ(nlohmann::json::parse(quiet.out).at("weights"), "bf16 as stored (mmapped), fp32 products");
 }
 
-// inspect says how each precision would hold the weights: the BLT's BF16 matrices as stored, the entropy
-// model's float32 ones (consolidated.pth) converted with a mirror.
+// inspect says how each precision would hold the weights: the BLT's BF16 matrices as stored (bf16 products,
+// or fp32 ones on a CPU without a bf16 engine), the entropy model's float32 ones (consolidated.pth)
+// converted, with a mirror where the products are bf16.
 TEST(CliPrecision, InspectShowsTheWeightStorage) {
-  if (!blas::has_bf16_matmul()) GTEST_SKIP() << "this CPU has no bf16 matmul (" << blas::bf16_isa() << ")";
+  const bool engine = blas::has_bf16_matmul();
+  const std::string stored =
+      engine ? "bf16 as stored (mmapped); " : "bf16 as stored (mmapped), fp32 products; ";
   TrainFixture f;
   const Result bf16 = f.run({"inspect", kBlt, "--precision", "bf16"});
   ASSERT_EQ(bf16.rc, 0) << bf16.err;
-  EXPECT_TRUE(contains(bf16.out, "storage (--precision bf16): bf16 as stored (mmapped); memory planned: "))
-      << bf16.out;
+  EXPECT_TRUE(contains(bf16.out, "storage (--precision bf16): " + stored + "memory planned: ")) << bf16.out;
   EXPECT_TRUE(contains(bf16.out, "(hash tables file-backed)")) << bf16.out;
-  EXPECT_TRUE(contains(bf16.out, "storage (--precision bf16): float32 + bf16 mirror")) << bf16.out;
+  EXPECT_TRUE(contains(bf16.out, engine ? "storage (--precision bf16): float32 + bf16 mirror;"
+                                        : "storage (--precision bf16): float32;"))
+      << bf16.out;
   const Result fp32 = f.run({"inspect", kBlt, "--precision", "fp32"});
   ASSERT_EQ(fp32.rc, 0) << fp32.err;
   EXPECT_TRUE(contains(fp32.out, "storage (--precision fp32): float32; memory planned: ")) << fp32.out;
-  // The default is auto: bf16 on a CPU with a bf16 matrix engine (this one).
+  // The default is auto: the weights as stored, whatever the CPU.
   const Result dflt = f.run({"inspect", kBlt});
   ASSERT_EQ(dflt.rc, 0) << dflt.err;
-  EXPECT_TRUE(contains(dflt.out, "storage (--precision bf16): bf16 as stored (mmapped)")) << dflt.out;
+  EXPECT_TRUE(contains(dflt.out, "storage (--precision auto): " + stored)) << dflt.out;
 }
 
 }  // namespace

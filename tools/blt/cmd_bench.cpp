@@ -77,7 +77,7 @@ void print_generate_bench(GenerateBenchCli& g, bool json) {
   o.bandwidth_bytes = g.bandwidth_mib << 20;
   std::optional<modeldir::BltModel> m;
   if (!g.model.empty()) {
-    m.emplace(load_blt(g.model, resolve_precision(g.precision)));
+    m.emplace(load_blt(g.model, resolve_inference_precision(g.precision)));
     o.model = &*m;
     o.no_cache_arm = g.no_cache_bytes->count() > 0;
   }

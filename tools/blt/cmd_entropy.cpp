@@ -73,7 +73,7 @@ Command add_entropy(CLI::App& app) {
   return {cmd, [o] {
     if (o->out.empty() && o->format == "f32" && ::isatty(1))
       throw ConfigError("refusing to write binary float32 to a terminal: pass -o FILE or --format jsonl");
-    const Precision precision = resolve_precision(o->precision);
+    const InferencePrecision precision = resolve_inference_precision(o->precision);
     modeldir::EntropyModel m = load_entropy_model(o->model, precision);
     lm::EntropyComputer ec(*m.model, {o->chunk, o->batch});
     std::ifstream in(o->file, std::ios::binary);

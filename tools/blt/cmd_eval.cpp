@@ -57,7 +57,7 @@ Command add_eval(CLI::App& app) {
       const std::filesystem::path dir = std::filesystem::absolute(o->trace).parent_path();
       if (!std::filesystem::is_directory(dir)) throw IoError(o->trace + ": folder " + dir.string() + " does not exist");
     }
-    const Precision precision = resolve_precision(o->precision);
+    const InferencePrecision precision = resolve_inference_precision(o->precision);
     modeldir::BltModel m = load_blt(o->model, precision);
     const data::Corpus corpus = data::load_corpus(o->files, o->max_line_bytes);
     data::EvalWindows windows(corpus, m.args.max_encoder_seq_length);
@@ -82,7 +82,7 @@ Command add_eval(CLI::App& app) {
                         {"n_positions", r.n_positions},
                         {"n_patches", r.n_patches},
                         {"mean_patch_size", r.mean_patch_size},
-                        {"precision", precision_name(precision)},
+                        {"precision", precision_name(precision.products)},
                         {"weights", weight_storage(*m.params)},
                         {"flops_per_byte", r.flops_total_per_byte()},
                         {"flops_per_byte_analytic", analytic.total()},

@@ -86,7 +86,7 @@ void run_generate(GenerateCli& o) {
   if (o.greedy) o.opt.sampler.temperature = 0;
   o.opt.cache = !o.no_cache;
   o.opt.sampler.validate();  // bad sampling options fail before the model loads
-  const Precision precision = resolve_precision(o.precision);
+  const InferencePrecision precision = resolve_inference_precision(o.precision);
   std::optional<modeldir::BltModel> blt;
   std::optional<modeldir::EntropyModel> lm;
   if (std::filesystem::exists(std::filesystem::path(o.model) / "config.json"))

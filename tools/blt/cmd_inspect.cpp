@@ -40,15 +40,15 @@ void check_weights(const nn::ParamRegistry& reg, const fs::path& dir) {
   std::cout << "  weights: " << w.path << ": all " << reg.params().size() << " tensors match the configuration\n";
 }
 
-// How a command at precision p would hold the weights of `file` (load_blt / load_entropy_model) and the memory
-// plan of args for it: "  storage (--precision bf16): bf16 as stored (mmapped); memory planned: 1.2 GiB".
+// How a command at --precision `value` (resolved to p) would hold the weights of `file` (load_blt /
+// load_entropy_model) and the memory plan of args for it: "  storage (--precision bf16): bf16 as stored
+// (mmapped); memory planned: 1.2 GiB".
 template <class Args>
-void print_storage(const Args& args, const io::SafetensorsFile* file, Precision p) {
-  const bool mapped = p == Precision::BF16 && file && modeldir::matrices_bf16(*file);
-  const std::string how = mapped ? "bf16 as stored (mmapped)"
-                          : p == Precision::BF16 ? "float32 + bf16 mirror"
-                                                 : "float32";
-  std::cout << "  storage (--precision " << precision_name(p) << "): " << how << "; memory planned: "
+void print_storage(const Args& args, const io::SafetensorsFile* file, const std::string& value,
+                   InferencePrecision p) {
+  const bool mapped = p.as_stored && file && modeldir::matrices_bf16(*file);
+  std::cout << "  storage (--precision " << value << "): " << weight_storage(mapped, p.products)
+            << "; memory planned: "
             << modeldir::format_bytes(modeldir::plan_memory(args, DType::F32, {.as_stored = mapped}).total())
             << (mapped ? " (hash tables file-backed)" : "") << "\n";
 }
@@ -64,7 +64,7 @@ void check_hf_weights(const modeldir::BltConfig& c, const nn::ParamRegistry& blt
             << (patcher ? ", patcher included" : "") << ")\n";
 }
 
-void inspect_entropy(const fs::path& dir, Precision p) {
+void inspect_entropy(const fs::path& dir, const std::string& value, InferencePrecision p) {
   const auto c = modeldir::read_entropy_config((dir / "params.json").string());
   const modeldir::WeightFile w = modeldir::find_weights(dir.string());
   // A .pth is checked by reading it into the registry; a safetensors header needs no memory.
@@ -75,7 +75,7 @@ void inspect_entropy(const fs::path& dir, Precision p) {
   check_weights(*m.params, dir);
   std::optional<io::SafetensorsFile> file;
   if (!w.pth) file = io::SafetensorsFile::open(w.path);
-  print_storage(c.args, file ? &*file : nullptr, p);
+  print_storage(c.args, file ? &*file : nullptr, value, p);
 }
 }  // namespace
 
@@ -89,7 +89,7 @@ Command add_inspect(CLI::App& app) {
   add_precision_option(*cmd, *precision);
   return {cmd, [dir, precision] {
     const fs::path d(*dir);
-    const Precision p = resolve_precision(*precision);
+    const InferencePrecision p = resolve_inference_precision(*precision);
     if (fs::exists(d / "config.json")) {
       const modeldir::BltConfig c = modeldir::read_blt_config(*dir);
       auto m = modeldir::BltModel::declare(c.args, c.patcher);
@@ -102,10 +102,11 @@ Command add_inspect(CLI::App& app) {
         check_weights(*m.params, d);
       }
       const auto file = io::SafetensorsFile::open((d / "model.safetensors").string());
-      print_storage(c.args, &file, p);
-      if (!c.hf_layout && fs::is_directory(d / "entropy_model")) inspect_entropy(d / "entropy_model", p);
+      print_storage(c.args, &file, *precision, p);
+      if (!c.hf_layout && fs::is_directory(d / "entropy_model"))
+        inspect_entropy(d / "entropy_model", *precision, p);
     } else if (fs::exists(d / "params.json")) {
-      inspect_entropy(d, p);
+      inspect_entropy(d, *precision, p);
     } else {
       throw IoError(*dir + ": neither config.json (BLT) nor params.json (entropy model) found");
     }

@@ -177,7 +177,7 @@ Patched patch_input(const PatchOpts& o, const patching::PatcherArgs& args, bool 
           (!o.eos && n == p.seq.n_positions + 1 ? " (pass --eos if the entropies include the EOS)" : ""));
     }
   } else if (!o.model.empty() && (entropy_mode || !o.svg.empty() || color)) {
-    modeldir::EntropyModel m = load_entropy_model(o.model, resolve_precision(o.precision));
+    modeldir::EntropyModel m = load_entropy_model(o.model, resolve_inference_precision(o.precision));
     lm::EntropyComputer ec(*m.model, {});
     p.entropies = ec.compute(p.seq.tokens);
   } else if (entropy_mode) {
@@ -251,7 +251,7 @@ void run_streamed(const PatchOpts& o, const patching::PatcherArgs& args, bool co
   if (size == 0) throw FormatError(o.file + ": empty file: nothing to patch");
   std::optional<modeldir::EntropyModel> m;
   if (!o.model.empty() && (entropy_mode || color))
-    m.emplace(load_entropy_model(o.model, resolve_precision(o.precision)));
+    m.emplace(load_entropy_model(o.model, resolve_inference_precision(o.precision)));
   const std::string description =
       "[BOS] + " + std::to_string(size) + " bytes of " + o.file + (o.eos ? " + [EOS]" : "");
   PatchSink sink(o.format, {args, o.include_next_token, description, std::nullopt, true},

@@ -27,7 +27,7 @@ void run_serve(ServeCli& o) {
   o.opt.validate();
   const std::filesystem::path dir = std::filesystem::absolute(o.model).lexically_normal();
   if (o.opt.model_name.empty()) o.opt.model_name = (dir.has_filename() ? dir : dir.parent_path()).filename().string();
-  const Precision precision = resolve_precision(o.precision);
+  const InferencePrecision precision = resolve_inference_precision(o.precision);
   std::optional<modeldir::BltModel> blt;
   std::optional<modeldir::EntropyModel> lm;
   if (std::filesystem::exists(dir / "config.json"))

@@ -2,9 +2,11 @@
 // the option, its resolution against this CPU (bf16 needs a bf16 matrix
 // engine; without one, a one-line notice and fp32), and putting a model into
 // the resolved precision (bf16: its registry's bf16 weight mirror, which every
-// graph over the model then runs at: nn/params.h). Loading at bf16 uses BF16
-// weights as stored (bf16 views into the mapped file, no float32 copy, no
-// mirror); weights stored in another dtype load as float32 and get the mirror.
+// graph over the model then runs at: nn/params.h). Inference at bf16 or auto
+// uses BF16 weights as stored (bf16 views into the mapped file, no float32
+// copy, no mirror) on every CPU: without a bf16 engine their products are
+// float32 (the stored values widened as read). Weights stored in another dtype
+// load as float32 (with the mirror at bf16); fp32 converts every weight.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -27,6 +29,14 @@ CLI::Option* add_precision_option(CLI::App& cmd, std::string& value);
 // "auto" -> BF16 when the CPU has them, else F32 (silently). ConfigError for anything else.
 Precision resolve_precision(const std::string& value);
 
+// What an inference command runs at: its products' precision (resolve_precision; the notice then says the
+// bf16 weights stay as stored) and whether BF16 weights are used as stored (every value but "fp32").
+struct InferencePrecision {
+  Precision products = Precision::F32;
+  bool as_stored = false;
+};
+InferencePrecision resolve_inference_precision(const std::string& value);
+
 // Runs `reg` at `p`: BF16 enables (and fills) its bf16 mirror unless its weights are used as stored (bf16
 // already); F32 leaves it as it is.
 void use_precision(nn::ParamRegistry& reg, Precision p);
@@ -35,13 +45,14 @@ void use_precision(nn::ParamRegistry& reg, Precision p);
 void use_precision(modeldir::BltModel& m, Precision p);
 void use_precision(modeldir::EntropyModel& m, Precision p);
 
-// A model directory loaded to run at `p`: BF16 uses BF16 weights as stored (load_as_stored) and mirrors any
-// float32 ones (use_precision); F32 converts every weight to float32 (load).
-modeldir::BltModel load_blt(const std::string& dir, Precision p);
-modeldir::EntropyModel load_entropy_model(const std::string& dir, Precision p);
+// A model directory loaded to run at `p`: as_stored uses BF16 weights as stored (load_as_stored), else every
+// weight converts to float32 (load); then use_precision(p.products) mirrors float32 weights at BF16.
+modeldir::BltModel load_blt(const std::string& dir, InferencePrecision p);
+modeldir::EntropyModel load_entropy_model(const std::string& dir, InferencePrecision p);
 
-// How a registry holds its weights, for `blt inspect` and notices: "bf16 as stored (mmapped)",
-// "float32 + bf16 mirror" or "float32".
+// How weights are held and multiplied, for `blt inspect`, eval's JSON and notices: "bf16 as stored
+// (mmapped)", "bf16 as stored (mmapped), fp32 products", "float32 + bf16 mirror" or "float32".
+std::string weight_storage(bool as_stored, Precision products);
 std::string weight_storage(const nn::ParamRegistry& reg);
 
 }  // namespace blt::cli
