@@ -1,6 +1,6 @@
 // CBLAS wrapper and naive reference GEMM. The wrapper checks that every int64
 // dimension fits CBLAS's int before narrowing (ShapeError otherwise); a float
-// product of a few rows times a transposed B goes to blas/gemv_f32.h.
+// product of a few rows of A (not transposed) goes to blas/gemv_f32.h.
 #include "blas/gemm.h"
 
 #include <cblas.h>
@@ -36,8 +36,10 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                  const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   check_int_dims(M, N, K, lda, ldb, ldc);
   if (M == 0 || N == 0) return;
-  if (!ta && tb && M <= kGemvF32MaxRows && has_gemv_f32())  // decoding's few rows: blas/gemv_f32.h
-    return gemv_f32(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (!ta && M <= kGemvF32MaxRows && has_gemv_f32()) {  // decoding's few rows: blas/gemv_f32.h
+    if (tb) return gemv_f32(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return gemv_f32_nn(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
               alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }

@@ -1,7 +1,7 @@
 // The single GEMM entry point: C = alpha·op(A)·op(B) + beta·C, row-major,
-// op(X) = X or Xᵀ. float goes to cblas_sgemm (a few rows of A times a transposed B,
-// a decoding step's linear, to the streaming kernel of blas/gemv_f32.h on AVX2
-// CPUs), double to cblas_dgemm.
+// op(X) = X or Xᵀ. float goes to cblas_sgemm (a few rows of A, not transposed: a
+// decoding step's linear or P·V, to the kernels of blas/gemv_f32.h on AVX2 CPUs),
+// double to cblas_dgemm.
 // gemm_naive is the plain triple loop kept beside it as the spec and test oracle.
 #pragma once
 

@@ -2,7 +2,9 @@
 // step (bf16 ones widened in registers: zero-extend, shift left 16), each step multiplied with the same 8
 // floats of every row of A into M·R accumulators, summed across lanes at the end of the row group (the K
 // tail in scalars after them). Threads take contiguous runs of row groups: one stream each. Inside a
-// parallel region (a tiled attention's team) or on a small B the call stays on its thread.
+// parallel region (a tiled attention's team) or on a small B the call stays on its thread. gemv_f32_nn (B
+// not transposed) keeps blocks of C's columns in registers instead and adds one row of B per k, scaled by a
+// broadcast of A[m,k] (threads split the columns).
 #include "blas/gemv_f32.h"
 
 #include <immintrin.h>
@@ -116,6 +118,73 @@ void run(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t l
   by_rows[static_cast<size_t>(M - 1)](N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+// C (M, 8·V columns) = alpha·A (M,K)·B (K, 8·V) + beta·C, B rows ldb apart: one k at a time, A[m,k] broadcast
+// into M·V accumulators over V vectors of B's row k.
+template <int M, int V>
+BLT_AVX2 void axpy_cols(int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+                        float beta, float* C, int64_t ldc) {
+  __m256 acc[M * V];  // acc[m * V + v]: columns [8v, 8v + 8) of row m
+  for (int i = 0; i < M * V; ++i) acc[i] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < K; ++k) {
+    __m256 b[V];
+    for (int v = 0; v < V; ++v) b[v] = _mm256_loadu_ps(B + k * ldb + v * kLanes);
+    for (int m = 0; m < M; ++m) {
+      const __m256 a = _mm256_broadcast_ss(A + m * lda + k);
+      for (int v = 0; v < V; ++v) acc[m * V + v] = _mm256_fmadd_ps(a, b[v], acc[m * V + v]);
+    }
+  }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  for (int m = 0; m < M; ++m)
+    for (int v = 0; v < V; ++v) {
+      float* c = C + m * ldc + v * kLanes;
+      const __m256 y = _mm256_mul_ps(va, acc[m * V + v]);
+      _mm256_storeu_ps(c, beta == 0.f ? y : _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), y));
+    }
+}
+
+// Vectors of 8 columns a block takes for M rows of A: M·V accumulators, V vectors of B and a broadcast
+// fit 16.
+constexpr int cols_in_flight(int M) {
+  return M == 1 ? 6 : M == 2 ? 4 : M == 3 ? 3 : 2;
+}
+
+// Columns [n0, n1) of C (n0 a multiple of 8): blocks of 8·V columns, then of 8, then one column at a time.
+template <int M>
+void axpy_range(int64_t n0, int64_t n1, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                int64_t ldb, float beta, float* C, int64_t ldc) {
+  constexpr int64_t V = cols_in_flight(M);
+  int64_t n = n0;
+  for (; n + V * kLanes <= n1; n += V * kLanes)
+    axpy_cols<M, V>(K, alpha, A, lda, B + n, ldb, beta, C + n, ldc);
+  for (; n + kLanes <= n1; n += kLanes) axpy_cols<M, 1>(K, alpha, A, lda, B + n, ldb, beta, C + n, ldc);
+  for (; n < n1; ++n)
+    for (int m = 0; m < M; ++m) {
+      float s = 0;
+      for (int64_t k = 0; k < K; ++k) s += A[m * lda + k] * B[k * ldb + n];
+      float& c = C[m * ldc + n];
+      c = beta == 0.f ? alpha * s : alpha * s + beta * c;
+    }
+}
+
+template <int M>
+void axpy_rows(int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+               float beta, float* C, int64_t ldc) {
+  if (omp_get_max_threads() == 1 || omp_in_parallel() || N * K < kThreadedWeights)
+    return axpy_range<M>(0, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  const int64_t vectors = (N + kLanes - 1) / kLanes;
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
+    const int64_t n0 = vectors * t / threads * kLanes, n1 = std::min(N, vectors * (t + 1) / threads * kLanes);
+    axpy_range<M>(n0, n1, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+}
+
+template <int... I>
+constexpr auto axpy_kernels(std::integer_sequence<int, I...>) {
+  return std::array{&axpy_rows<I + 1>...};
+}
+
 }  // namespace
 
 bool has_gemv_f32() {
@@ -131,6 +200,13 @@ void gemv_f32(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int6
 void gemv_f32(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const bf16* B,
               int64_t ldb, float beta, float* C, int64_t ldc) {
   run(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemv_f32_nn(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                 int64_t ldb, float beta, float* C, int64_t ldc) {
+  static constexpr auto by_rows =
+      axpy_kernels(std::make_integer_sequence<int, static_cast<int>(kGemvF32MaxRows)>{});
+  by_rows[static_cast<size_t>(M - 1)](N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 }  // namespace blt::blas

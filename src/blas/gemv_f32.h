@@ -27,4 +27,8 @@ void gemv_f32(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int6
 void gemv_f32(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const bf16* B,
               int64_t ldb, float beta, float* C, int64_t ldc);
 
+// The same with B not transposed: B stored (K,N) rows ldb apart (a decoding step's P·V, a linear's dx).
+void gemv_f32_nn(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                 int64_t ldb, float beta, float* C, int64_t ldc);
+
 }  // namespace blt::blas

@@ -1,10 +1,10 @@
 // The float32 products over float32 or bf16 weights, against a double reference on the same values:
 // blas::gemm_f32_bf16 (float32 A times bf16 Bᵀ) through the streaming kernel (M <= kGemvF32MaxRows on AVX2
 // CPUs, blas/gemv_f32.h) and the widened panels (more rows, or any M without AVX2; N·K past one panel
-// too), and blas::gemm<float> with a transposed B through the same streaming kernel (few rows) and
-// cblas_sgemm (more): K tails, padded leading dimensions (NaN in the padding, which must be neither read
-// nor written), alpha, beta 0 (C not read: NaN there) / 1 / 0.25, empty dimensions, the thread count (the
-// streaming kernel's bits do not depend on it) and shape errors.
+// too), and blas::gemm<float> through the same streaming kernel (few rows, B transposed), the column
+// kernel (few rows, B not transposed) and cblas_sgemm (more): K tails, padded leading dimensions (NaN in
+// the padding, which must be neither read nor written), alpha, beta 0 (C not read: NaN there) / 1 / 0.25,
+// empty dimensions, the thread count (the few-row kernels' bits do not depend on it) and shape errors.
 // Tolerance: bf16 weights widen exactly, so the only errors are float32 roundings: each product and K-1
 // additions, each off by at most u = 2^-24 of a partial sum bounded by S = Σ_k |a_ik b_jk|, then one for
 // alpha and one for beta's sum: |err| <= (K + 2) u (|alpha| S + |beta c_ij|), for any summation order; 2x
@@ -160,6 +160,61 @@ TEST(GemmF32Bf16, EmptyDimensions) {
 }
 TEST(GemmF32FewRows, EmptyDimensions) {
   check_empty<float>();
+}
+
+// blas::gemm<float> with B not transposed (B stored (K,N)): the few-row kernel that keeps columns of C in
+// registers (gemv_f32_nn) up to kGemvF32MaxRows rows, cblas_sgemm past them; the same bound and checks.
+void check_nn(const Case& c, std::vector<float>* out = nullptr) {
+  SCOPED_TRACE(::testing::Message() << "nn M=" << c.M << " N=" << c.N << " K=" << c.K << " pad=" << c.pad
+                                    << " alpha=" << c.alpha << " beta=" << c.beta);
+  Rng rng(static_cast<uint64_t>(c.M * 1000003 + c.N * 1009 + c.K * 7 + c.pad + 5));
+  const int64_t lda = c.K + c.pad, ldb = c.N + c.pad, ldc = c.N + c.pad;
+  const std::vector<float> A = random_floats(rng, c.M, c.K, lda), B = random_floats(rng, c.K, c.N, ldb);
+  std::vector<float> C = random_floats(rng, c.M, c.N, ldc);
+  if (c.beta == 0.f)
+    for (int64_t i = 0; i < c.M; ++i)
+      for (int64_t j = 0; j < c.N; ++j) C[i * ldc + j] = NAN;  // not read
+  const std::vector<float> C0 = C;
+  blas::gemm<float>(false, false, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data(),
+                    ldc);
+  for (int64_t i = 0; i < c.M; ++i) {
+    for (int64_t j = 0; j < c.N; ++j) {
+      double ref = 0, S = 0;
+      for (int64_t k = 0; k < c.K; ++k) {
+        const double p = double(A[i * lda + k]) * B[k * ldb + j];
+        ref += p;
+        S += std::fabs(p);
+      }
+      const double c0 = c.beta == 0.f ? 0.0 : double(C0[i * ldc + j]);
+      ref = c.alpha * ref + c.beta * c0;
+      const double tol = 2.0 * (c.K + 2) * std::ldexp(std::fabs(c.alpha) * S + std::fabs(c.beta * c0), -24);
+      ASSERT_NEAR(C[i * ldc + j], ref, tol) << "C[" << i << "," << j << "]";
+    }
+    for (int64_t j = c.N; j < ldc; ++j) ASSERT_TRUE(std::isnan(C[i * ldc + j])) << "padding written";
+  }
+  if (out) *out = C;
+}
+
+TEST(GemmF32FewRows, SgemmWithBNotTransposedMatchesDouble) {
+  for (int64_t M : {1, 2, 3, 4, 5, 6, 7})
+    for (int64_t N : {1, 5, 8, 13, 47, 100})
+      for (int64_t K : {1, 7, 64, 203})
+        for (const auto& [pad, alpha, beta] : {std::tuple{0, 1.f, 0.f}, {3, 0.5f, 1.f}, {1, -2.f, 0.25f}})
+          check_nn({M, N, K, pad, alpha, beta});
+  check_nn({2, 5, 0, 1, 1.f, 0.25f});  // C = beta·C
+}
+
+TEST(GemmF32FewRows, NotTransposedBitsDoNotDependOnTheThreadCount) {
+  const int threads = omp_get_max_threads();
+  for (int64_t M = 1; M <= blas::kGemvF32MaxRows; ++M) {
+    std::vector<float> one, many;
+    omp_set_num_threads(1);
+    check_nn({M, 301, 520, 0, 1.f, 0.f}, &one);
+    omp_set_num_threads(std::max(2, threads));
+    check_nn({M, 301, 520, 0, 1.f, 0.f}, &many);
+    omp_set_num_threads(threads);
+    EXPECT_EQ(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)), 0) << "M=" << M;
+  }
 }
 
 TEST(GemmF32Bf16, BadShapesNameTheDimension) {
