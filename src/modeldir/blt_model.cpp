@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "io/atomic_file.h"
+#include "io/file.h"
 #include "io/json_fields.h"
 #include "io/safetensors.h"
 #include "modeldir/hf_config.h"
@@ -53,6 +54,15 @@ BltConfig read_blt_config(const std::string& dir) {
 
 namespace {
 
+// The hash n-gram tables of weights used as stored are read a row at a time: no readahead there.
+void advise_hash_tables(const nn::ParamRegistry& reg) {
+  for (const nn::ParamInfo& p : reg.params())
+    if (p.name.starts_with("encoder_hash_tok_embedding.")) {
+      const TensorView v = reg.value(*reg.find(p.name));
+      io::advise_random_reads(v.raw(), v.nbytes());
+    }
+}
+
 // load() and load_as_stored(): as_stored uses the weights as stored when model.safetensors's matrices are BF16.
 BltModel load_dir(const std::string& dir, DType dtype, bool trainable, bool as_stored) {
   const fs::path d(dir);
@@ -76,16 +86,20 @@ BltModel load_dir(const std::string& dir, DType dtype, bool trainable, bool as_s
       m.entropy = load_hf_patcher(file, *c.hf_patcher, m.patcher, dtype, false, as_stored);
     }
     nn::ParamRegistry* blt = m.params.get();
-    if (mapped)
+    if (mapped) {
       map_hf_weights(file, blt, nullptr);
-    else
+      advise_hash_tables(*blt);
+    } else {
       load_hf_weights(file, blt, nullptr);
+    }
     return m;
   }
-  if (mapped)
+  if (mapped) {
     nn::map_params(*m.params, file);
-  else
+    advise_hash_tables(*m.params);
+  } else {
     nn::load_params(*m.params, file);
+  }
   if (entropy) {
     const fs::path ent = d / "entropy_model";
     if (!fs::is_directory(ent))

@@ -7,7 +7,9 @@
 // float32 graph the stored weights give the float32 load's logits (to float32 rounding).
 #include <gtest/gtest.h>
 
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -127,6 +129,23 @@ void write_big_bf16_blt(const fs::path& dir, const model::BltArgs& args) {
   io::write_safetensors_raw((dir / "model.safetensors").string(), tensors);
 }
 
+// Whether the mapping of this process that holds p has the kernel's random-read advice ("rr" in its
+// VmFlags line of /proc/self/smaps: MADV_RANDOM).
+bool random_reads_advised(const void* p) {
+  std::ifstream in("/proc/self/smaps");
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    uintptr_t begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &begin, &end) == 2 &&
+        line.find(':') > line.find(' '))
+      inside = begin <= at && at < end;
+    else if (inside && line.rfind("VmFlags:", 0) == 0)
+      return (line + " ").find(" rr ") != std::string::npos;
+  }
+  return false;
+}
+
 TEST(AsStored, LoadingCopiesNoHashTable) {
   model::BltArgs a = tiny_blt_args({.dim_local = 64, .dim_global = 128});
   a.encoder_hash_byte_group_vocab = 800000;
@@ -138,6 +157,15 @@ TEST(AsStored, LoadingCopiesNoHashTable) {
   const modeldir::BltModel m = modeldir::BltModel::load_as_stored((tmp.path() / "big").string());
   ASSERT_TRUE(m.params->as_stored());
   const double grown = static_cast<double>(rss_anon() - before);
+  for (int t = 0; t < 2; ++t) {  // hash rows are read at random: no readahead on their pages
+    const TensorView v =
+        m.params->value(*m.params->find("encoder_hash_tok_embedding." + std::to_string(t) + ".weight"));
+    EXPECT_TRUE(random_reads_advised(static_cast<const std::byte*>(v.raw()) + v.nbytes() / 2))
+        << "table " << t;
+  }
+  EXPECT_FALSE(
+      random_reads_advised(m.params->value(*m.params->find("local_encoder.tok_embeddings.weight")).raw()))
+      << "the other matrices keep readahead (read whole by every forward)";
   EXPECT_LT(grown, 0.05 * table_bytes) << "RssAnon grew by " << grown / (1 << 20) << " MiB loading "
                                        << table_bytes / (1 << 20) << " MiB of bf16 hash tables";
   const std::vector<float> y = logits(m);  // a few hash rows read, nothing converted (any CPU)
