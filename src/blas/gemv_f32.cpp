@@ -88,20 +88,25 @@ void dot_range(int64_t n0, int64_t n1, int64_t K, float alpha, const float* A, i
   for (; n < n1; ++n) dot_rows<M, 1>(K, alpha, A, lda, B + n * ldb, ldb, beta, C + n, ldc);
 }
 
-template <int M, class W>
-void gemv_rows(int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const W* B, int64_t ldb,
-               float beta, float* C, int64_t ldc) {
-  constexpr int64_t R = rows_in_flight(M);
-  // One thread: no parallel region (libgomp allocates a team of one for every region it opens).
-  if (omp_get_max_threads() == 1 || omp_in_parallel() || N * K < kThreadedWeights)
-    return dot_range<M>(0, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  const int64_t groups = (N + R - 1) / R;
+// f(n0, n1) over [0, N) of B's rows or C's columns, in contiguous runs of whole `unit`s, one per thread. On
+// one thread, inside a parallel region (a tiled attention's team) or for fewer than kThreadedWeights
+// weights, f(0, N) on this thread: no region (libgomp allocates a team of one for every region it opens).
+template <class F>
+void split_n(int64_t N, int64_t K, int64_t unit, F&& f) {
+  if (omp_get_max_threads() == 1 || omp_in_parallel() || N * K < kThreadedWeights) return f(0, N);
+  const int64_t units = (N + unit - 1) / unit;
 #pragma omp parallel
   {
     const int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
-    const int64_t n0 = groups * t / threads * R, n1 = std::min(N, groups * (t + 1) / threads * R);
-    dot_range<M>(n0, n1, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    f(units * t / threads * unit, std::min(N, units * (t + 1) / threads * unit));
   }
+}
+
+template <int M, class W>
+void gemv_rows(int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const W* B, int64_t ldb,
+               float beta, float* C, int64_t ldc) {
+  split_n(N, K, rows_in_flight(M),
+          [&](int64_t n0, int64_t n1) { dot_range<M>(n0, n1, K, alpha, A, lda, B, ldb, beta, C, ldc); });
 }
 
 // gemv_rows<1, W> ... gemv_rows<kGemvF32MaxRows, W>, indexed by M - 1.
@@ -169,15 +174,8 @@ void axpy_range(int64_t n0, int64_t n1, int64_t K, float alpha, const float* A, 
 template <int M>
 void axpy_rows(int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
                float beta, float* C, int64_t ldc) {
-  if (omp_get_max_threads() == 1 || omp_in_parallel() || N * K < kThreadedWeights)
-    return axpy_range<M>(0, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  const int64_t vectors = (N + kLanes - 1) / kLanes;
-#pragma omp parallel
-  {
-    const int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
-    const int64_t n0 = vectors * t / threads * kLanes, n1 = std::min(N, vectors * (t + 1) / threads * kLanes);
-    axpy_range<M>(n0, n1, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  }
+  split_n(N, K, kLanes,
+          [&](int64_t n0, int64_t n1) { axpy_range<M>(n0, n1, K, alpha, A, lda, B, ldb, beta, C, ldc); });
 }
 
 template <int... I>

@@ -40,6 +40,36 @@ std::vector<float> random_floats(Rng& rng, int64_t rows, int64_t cols, int64_t l
   return m;
 }
 
+// C for case c, rows ldc apart: random, NaN where beta is 0 (not read) and in the padding.
+std::vector<float> fresh_c(Rng& rng, const Case& c, int64_t ldc) {
+  std::vector<float> C = random_floats(rng, c.M, c.N, ldc);
+  if (c.beta == 0.f)
+    for (int64_t i = 0; i < c.M; ++i)
+      for (int64_t j = 0; j < c.N; ++j) C[i * ldc + j] = NAN;
+  return C;
+}
+
+// C against alpha·Σ_k A[i,k]·b(k, j) + beta·C0 in double, within the bound above; the padding untouched.
+template <class BAt>
+void expect_product(const Case& c, const std::vector<float>& A, int64_t lda, BAt b,
+                    const std::vector<float>& C0, const std::vector<float>& C, int64_t ldc) {
+  for (int64_t i = 0; i < c.M; ++i) {
+    for (int64_t j = 0; j < c.N; ++j) {
+      double ref = 0, S = 0;
+      for (int64_t k = 0; k < c.K; ++k) {
+        const double p = double(A[i * lda + k]) * b(k, j);
+        ref += p;
+        S += std::fabs(p);
+      }
+      const double c0 = c.beta == 0.f ? 0.0 : double(C0[i * ldc + j]);
+      ref = c.alpha * ref + c.beta * c0;
+      const double tol = 2.0 * (c.K + 2) * std::ldexp(std::fabs(c.alpha) * S + std::fabs(c.beta * c0), -24);
+      ASSERT_NEAR(C[i * ldc + j], ref, tol) << "C[" << i << "," << j << "]";
+    }
+    for (int64_t j = c.N; j < ldc; ++j) ASSERT_TRUE(std::isnan(C[i * ldc + j])) << "padding written";
+  }
+}
+
 // v as weights of type W: bf16 rounded, float as is.
 template <class W>
 std::vector<W> weights(const std::vector<float>& v) {
@@ -78,27 +108,11 @@ void check_case(const Case& c, std::vector<float>* out = nullptr) {
   const int64_t lda = c.K + c.pad, ldb = c.K + c.pad, ldc = c.N + c.pad;
   const std::vector<float> A = random_floats(rng, c.M, c.K, lda);
   const std::vector<W> B = weights<W>(random_floats(rng, c.N, c.K, ldb));
-  std::vector<float> C = random_floats(rng, c.M, c.N, ldc);
-  if (c.beta == 0.f)
-    for (int64_t i = 0; i < c.M; ++i)
-      for (int64_t j = 0; j < c.N; ++j) C[i * ldc + j] = NAN;  // not read
+  std::vector<float> C = fresh_c(rng, c, ldc);
   const std::vector<float> C0 = C;
   product(c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data(), ldc);
-  for (int64_t i = 0; i < c.M; ++i) {
-    for (int64_t j = 0; j < c.N; ++j) {
-      double ref = 0, S = 0;
-      for (int64_t k = 0; k < c.K; ++k) {
-        const double p = double(A[i * lda + k]) * widen(B[j * ldb + k]);
-        ref += p;
-        S += std::fabs(p);
-      }
-      const double c0 = c.beta == 0.f ? 0.0 : double(C0[i * ldc + j]);
-      ref = c.alpha * ref + c.beta * c0;
-      const double tol = 2.0 * (c.K + 2) * std::ldexp(std::fabs(c.alpha) * S + std::fabs(c.beta * c0), -24);
-      ASSERT_NEAR(C[i * ldc + j], ref, tol) << "C[" << i << "," << j << "]";
-    }
-    for (int64_t j = c.N; j < ldc; ++j) ASSERT_TRUE(std::isnan(C[i * ldc + j])) << "padding written";
-  }
+  expect_product(
+      c, A, lda, [&](int64_t k, int64_t j) { return widen(B[j * ldb + k]); }, C0, C, ldc);
   if (out) *out = C;
 }
 
@@ -170,28 +184,12 @@ void check_nn(const Case& c, std::vector<float>* out = nullptr) {
   Rng rng(static_cast<uint64_t>(c.M * 1000003 + c.N * 1009 + c.K * 7 + c.pad + 5));
   const int64_t lda = c.K + c.pad, ldb = c.N + c.pad, ldc = c.N + c.pad;
   const std::vector<float> A = random_floats(rng, c.M, c.K, lda), B = random_floats(rng, c.K, c.N, ldb);
-  std::vector<float> C = random_floats(rng, c.M, c.N, ldc);
-  if (c.beta == 0.f)
-    for (int64_t i = 0; i < c.M; ++i)
-      for (int64_t j = 0; j < c.N; ++j) C[i * ldc + j] = NAN;  // not read
+  std::vector<float> C = fresh_c(rng, c, ldc);
   const std::vector<float> C0 = C;
   blas::gemm<float>(false, false, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data(),
                     ldc);
-  for (int64_t i = 0; i < c.M; ++i) {
-    for (int64_t j = 0; j < c.N; ++j) {
-      double ref = 0, S = 0;
-      for (int64_t k = 0; k < c.K; ++k) {
-        const double p = double(A[i * lda + k]) * B[k * ldb + j];
-        ref += p;
-        S += std::fabs(p);
-      }
-      const double c0 = c.beta == 0.f ? 0.0 : double(C0[i * ldc + j]);
-      ref = c.alpha * ref + c.beta * c0;
-      const double tol = 2.0 * (c.K + 2) * std::ldexp(std::fabs(c.alpha) * S + std::fabs(c.beta * c0), -24);
-      ASSERT_NEAR(C[i * ldc + j], ref, tol) << "C[" << i << "," << j << "]";
-    }
-    for (int64_t j = c.N; j < ldc; ++j) ASSERT_TRUE(std::isnan(C[i * ldc + j])) << "padding written";
-  }
+  expect_product(
+      c, A, lda, [&](int64_t k, int64_t j) { return B[k * ldb + j]; }, C0, C, ldc);
   if (out) *out = C;
 }
 
