@@ -10,6 +10,7 @@
 
 #include "bench/alloc_counter.h"
 #include "bench/blt_bench.h"
+#include "bench/decode_products.h"
 #include "bench/read_bandwidth.h"
 #include "blas/gemm.h"
 #include "core/error.h"
@@ -244,6 +245,9 @@ nlohmann::json run_generate_bench(const GenerateBenchOptions& opt) {
   const int64_t entropy_params = m.entropy->params->numel();
   const gen::WeightReads reads = gen::weight_reads(m);
   const double gb_s = read_bandwidth_gb_s({.bytes = opt.bandwidth_bytes});
+  const DecodeProductOptions po{.N = std::clamp<int64_t>(opt.bandwidth_bytes / (4 * 2048), 1, 2048),
+                                .bytes = opt.bandwidth_bytes};
+  const DecodeProductRates products = decode_product_rates(po);
 
   nlohmann::json rows = nlohmann::json::array();
   for (size_t k = 0; k < prompts.size(); ++k) {
@@ -305,6 +309,13 @@ nlohmann::json run_generate_bench(const GenerateBenchOptions& opt) {
       target = {{"prompt_bytes", 2048}, {"min_speedup", 50}, {"met", r["speedup"].get<double>() >= 50.0}};
   return {{"threads", blas::num_threads()},
           {"read_bandwidth_gb_s", gb_s},
+          {"decode_products",
+           {{"N", po.N},
+            {"K", po.K},
+            {"f32_weights_gb_s", products.f32_weights_gb_s},
+            {"bf16_weights_gb_s", products.bf16_weights_gb_s},
+            {"f32_of_read_bandwidth", products.f32_weights_gb_s / gb_s},
+            {"bf16_of_read_bandwidth", products.bf16_weights_gb_s / gb_s}}},
           {"weight_reads",
            {{"byte_matrices", reads.byte_matrices},
             {"byte_rows", reads.byte_rows},
@@ -353,6 +364,14 @@ std::string bound_lines(const nlohmann::json& r) {
                 r["read_bandwidth_gb_s"].get<double>(), w["byte_matrices"].get<double>() / 1e6,
                 w["byte_rows"].get<double>() / 1e3, w["patch_matrices"].get<double>() / 1e6);
   std::string out = line;
+  const auto& d = r["decode_products"];
+  std::snprintf(line, sizeof line,
+                "one-row products (%lld x %lld weights): float32 weights read at %.2f GB/s (%.2f of the read "
+                "bandwidth), bf16 weights at %.2f GB/s (%.2f)\n",
+                static_cast<long long>(d["N"].get<int64_t>()), static_cast<long long>(d["K"].get<int64_t>()),
+                d["f32_weights_gb_s"].get<double>(), d["f32_of_read_bandwidth"].get<double>(),
+                d["bf16_weights_gb_s"].get<double>(), d["bf16_of_read_bandwidth"].get<double>());
+  out += line;
   for (const auto& p : r["prompts"]) {
     const auto& ca = p["cached"];
     const auto& b = ca["bound"];
