@@ -56,9 +56,9 @@ namespace {
 
 // The hash n-gram tables of weights used as stored are read a row at a time: no readahead there.
 void advise_hash_tables(const nn::ParamRegistry& reg) {
-  for (const nn::ParamInfo& p : reg.params())
-    if (p.name.starts_with("encoder_hash_tok_embedding.")) {
-      const TensorView v = reg.value(*reg.find(p.name));
+  for (nn::ParamId id = 0; id < static_cast<nn::ParamId>(reg.params().size()); ++id)
+    if (hash_table_index(reg.params()[id].name) >= 0) {
+      const TensorView v = reg.value(id);
       io::advise_random_reads(v.raw(), v.nbytes());
     }
 }
