@@ -80,16 +80,18 @@ BLT_AMX void release_tiles() {
 }
 
 int64_t rows_size(const AttnDims& d) {
-  return (d.B * d.Tk + kKeys) * d.Hkv * d.Dh;
+  return d.B * d.Hkv * (d.Tk + kKeys) * d.Dh;
 }
 
 void pack_rows(const AttnDims& d, const float* x, bf16* y, bool parallel) {
-  constexpr int64_t kBlockElems = 1 << 14;
-  const int64_t n = d.B * d.Tk * d.Hkv * d.Dh;
-  parallel_for((n + kBlockElems - 1) / kBlockElems, parallel, [&](int64_t i) {
-    blas::to_bf16(x + i * kBlockElems, y + i * kBlockElems, std::min(kBlockElems, n - i * kBlockElems));
+  const int64_t ld = d.Hkv * d.Dh;
+  parallel_for(d.B * d.Hkv, parallel, [&](int64_t bg) {
+    const int64_t b = bg / d.Hkv, g = bg % d.Hkv;
+    bf16* const rows = y + head_rows(d, b, g);
+    for (int64_t t = 0; t < d.Tk; ++t)
+      blas::to_bf16(x + (b * d.Tk + t) * ld + g * d.Dh, rows + t * d.Dh, d.Dh);
+    std::fill(rows + d.Tk * d.Dh, rows + (d.Tk + kKeys) * d.Dh, bf16{});
   });
-  std::fill(y + n, y + rows_size(d), bf16{});
 }
 
 int64_t blocks_per_head(const AttnDims& d) {
@@ -264,9 +266,9 @@ BLT_AMX void forward_item(const AttnDims& d, const ForwardIo<float>& io, const P
   Lanes ln;
   const KeyUnion u = lane_ranges(io.ranges + it.b * d.Tq + it.t0, it.nq, ln);
   LaneState s;
-  const int64_t ldq = d.Hq * d.Dh, g = it.h / (d.Hq / d.Hkv), ldk = d.Hkv * d.Dh;
+  const int64_t ldq = d.Hq * d.Dh, g = it.h / (d.Hq / d.Hkv), ldk = d.Dh;
   load_pairs_transposed(io.q + (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh, ldq, it.nq, d.Dh, sc.qt);
-  const bf16* K = pk.k + it.b * d.Tk * ldk + g * d.Dh;                  // key j at K + j·ldk
+  const bf16* K = pk.k + head_rows(d, it.b, g);                      // key j at K + j·ldk
   const bf16* VT = pk.vt + (it.b * d.Hkv + g) * blocks_per_head(d);  // chunk j0's (Dh, 32) at VT + j0·Dh
   const int32_t first = u.lo < u.hi ? u.lo / kKeys * kKeys : 0;
   const int64_t n = u.lo < u.hi ? (u.hi - first + kKeys - 1) / kKeys : 0;

@@ -33,9 +33,13 @@ inline void memory_barrier() {
   __asm__ __volatile__("" ::: "memory");
 }
 
-// x (B,Tk,Hkv,Dh) in bf16, its own layout, with kKeys zero rows after the last (a chunk may run past
-// Tk): rows_size(d) elements.
+// x (B,Tk,Hkv,Dh) -> per (batch, kv head) its Tk rows of Dh in bf16 (contiguous: a tile reads 16 keys from
+// one run of memory), then kKeys zero rows (a chunk may run past Tk): rows_size(d) elements, the rows of
+// (batch b, kv head g) at y + head_rows(d, b, g).
 int64_t rows_size(const AttnDims& d);
+inline int64_t head_rows(const AttnDims& d, int64_t b, int64_t g) {
+  return (b * d.Hkv + g) * (d.Tk + kKeys) * d.Dh;
+}
 void pack_rows(const AttnDims& d, const float* x, bf16* y, bool parallel);
 // x (B,Tk,Hkv,Dh) -> per (batch, kv head) (Tk/32 rounded up) blocks (Dh, 32) of xᵀ in bf16, keys past
 // Tk zero: the A operand of a product over 32 keys. blocks_per_head(d) elements per (batch, kv head).

@@ -181,11 +181,11 @@ BLT_AMX void backward_item(const AttnDims& d, const BackwardIo& io, const Packed
   Lanes ln;
   const KeyUnion u = lane_ranges(io.ranges + it.b * d.Tq + it.t0, it.nq, ln);
   if (u.lo >= u.hi) return;  // no row has a key: no gradient
-  const int64_t ldq = d.Hq * d.Dh, g = it.h / (d.Hq / d.Hkv), ldk = d.Hkv * d.Dh;
+  const int64_t ldq = d.Hq * d.Dh, g = it.h / (d.Hq / d.Hkv), ldk = d.Dh;
   const int64_t qoff = (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh, per_head = blocks_per_head(d);
   prepare_item(d, io, it, qoff, sc);
-  const bf16* K = pk.k + it.b * d.Tk * ldk + g * d.Dh;  // key j at K + j·ldk
-  const bf16* V = pk.v + it.b * d.Tk * ldk + g * d.Dh;
+  const bf16* K = pk.k + head_rows(d, it.b, g);  // key j at K + j·ldk
+  const bf16* V = pk.v + head_rows(d, it.b, g);
   const bf16* KT = pk.kt + (it.b * d.Hkv + g) * per_head;  // chunk j0's (Dh, 32) at KT + j0·Dh
   float* dK = acc + (it.b * d.Hkv + g) * 2 * per_head;     // key j's row at dK + j·Dh
   float* dV = dK + per_head;

@@ -127,8 +127,8 @@ void forward_item(const AttnDims& d, const ForwardIo<float>& io, const Packed& p
   load_dh_pairs(d, io.q, it, sc.qp.data());
   std::fill(sc.ot.begin(), sc.ot.end(), 0.f);
   LaneState s;
-  const int64_t ld = d.Hkv * d.Dh, g = it.h / (d.Hq / d.Hkv);
-  const bf16* K = pk.k + it.b * d.Tk * ld + g * d.Dh;                    // key j's row at K + j·ld
+  const int64_t ld = d.Dh, g = it.h / (d.Hq / d.Hkv);
+  const bf16* K = pk.k + amx::head_rows(d, it.b, g);                     // key j's row at K + j·ld
   const uint32_t* VP = pk.vp + (it.b * d.Hkv + g) * pairs_per_head(d);   // pair i's row at VP + i·Dh
   const float scale = static_cast<float>(d.scale * 1.4426950408889634);  // to log2 units
   alignas(64) float mx[kRows];

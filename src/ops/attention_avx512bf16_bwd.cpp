@@ -168,11 +168,11 @@ void backward_item(const AttnDims& d, const BackwardIo& io, const Packed& pk, in
   Lanes ln;
   const KeyUnion u = lane_ranges(io.ranges + it.b * d.Tq + it.t0, it.nq, ln);
   if (u.lo >= u.hi) return;  // no row has a key: no gradient
-  const int64_t ldq = d.Hq * d.Dh, ldk = d.Hkv * d.Dh, g = it.h / (d.Hq / d.Hkv), Dh = d.Dh;
+  const int64_t ldq = d.Hq * d.Dh, ldk = d.Dh, g = it.h / (d.Hq / d.Hkv), Dh = d.Dh;
   const int64_t qoff = (it.b * d.Tq + it.t0) * ldq + it.h * Dh, per_head = amx::blocks_per_head(d);
   prepare_item(d, io, it, qoff, sc);
-  const bf16* K = pk.k + it.b * d.Tk * ldk + g * Dh;  // key j's row at K + j·ldk
-  const bf16* V = pk.v + it.b * d.Tk * ldk + g * Dh;
+  const bf16* K = pk.k + amx::head_rows(d, it.b, g);  // key j's row at K + j·ldk
+  const bf16* V = pk.v + amx::head_rows(d, it.b, g);
   const uint32_t* KP = pk.kp + (it.b * d.Hkv + g) * pairs_per_head(d);  // pair i's row at KP + i·Dh
   float* dK = acc + (it.b * d.Hkv + g) * 2 * per_head;                  // key j's row at dK + j·Dh
   float* dV = dK + per_head;
