@@ -5,7 +5,8 @@
 // the most gradient bytes live at once, not their sum. Classes round a size up
 // to an eighth of an octave (at most 12.5% slack), so steps whose shapes vary a
 // little (patch counts) still reuse each other's blocks. reset() drops the
-// lists with the arena; after warm-up the pool allocates nothing from the heap.
+// lists with the arena; after warm-up the pool allocates nothing from the heap. Large blocks are
+// zeroed by the OpenMP threads together.
 #pragma once
 
 #include <array>
