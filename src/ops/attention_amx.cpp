@@ -5,8 +5,10 @@
 // Dh/16 tiles for the whole item: each row's reference max moves only when the row's scores pass it by
 // more than kSlack (P ≤ 2^kSlack meanwhile), and only then does Oᵀ leave the tiles to be rescaled; for
 // Dh = 128 (eight tiles' worth) Oᵀ lives in memory and each chunk's product goes through one tile.
-// k and v are converted to bf16 (Vᵀ in 32-key blocks) once per call, Qᵀ pairs per item
-// (attention_amx.h).
+// k and v are converted to bf16 (Vᵀ in 32-key blocks) once per call, 32 keys at a time by the thread
+// whose items reach them (attention_forward_amx), Qᵀ pairs per item (attention_amx.h).
+#include "ops/attention_amx.h"
+
 #include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -17,8 +19,6 @@
 #include <vector>
 
 #include "blas/cpu_features.h"
-#include "blas/gemm_bf16.h"
-#include "ops/attention_amx.h"
 #include "ops/attention_item.h"
 #include "ops/attention_kernels.h"
 #include "ops/parallel.h"
@@ -61,6 +61,21 @@ BLT_AMX void pack_block_transposed(const float* X, int64_t ld, int64_t n, int64_
   }
 }
 
+// y (n) = x (n) rounded to bf16 by VCVTNEPS2BF16, as the Q and V packings (denormals flush to ±0).
+BLT_AVX512_BF16 void convert_row(const float* x, bf16* y, int64_t n) {
+  int64_t c = 0;
+  for (; c + 32 <= n; c += 32)
+    _mm512_storeu_si512(y + c,
+                        (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + c + 16), _mm512_loadu_ps(x + c)));
+  if (c == n) return;
+  const int64_t r = n - c;  // 1..31 left
+  const __mmask16 lo = static_cast<__mmask16>(r >= 16 ? 0xffff : (1u << r) - 1);
+  const __mmask16 hi = static_cast<__mmask16>(r > 16 ? (1u << (r - 16)) - 1 : 0);
+  const __m512i w =
+      (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, x + c + 16), _mm512_maskz_loadu_ps(lo, x + c));
+  _mm512_mask_storeu_epi16(y + c, static_cast<__mmask32>((uint64_t{1} << r) - 1), w);
+}
+
 }  // namespace
 
 // Linux lets a process use the AMX tile data only after asking once (ARCH_REQ_XCOMP_PERM for XTILEDATA).
@@ -88,8 +103,7 @@ void pack_rows(const AttnDims& d, const float* x, bf16* y, bool parallel) {
   parallel_for(d.B * d.Hkv, parallel, [&](int64_t bg) {
     const int64_t b = bg / d.Hkv, g = bg % d.Hkv;
     bf16* const rows = y + head_rows(d, b, g);
-    for (int64_t t = 0; t < d.Tk; ++t)
-      blas::to_bf16(x + (b * d.Tk + t) * ld + g * d.Dh, rows + t * d.Dh, d.Dh);
+    for (int64_t t = 0; t < d.Tk; ++t) convert_row(x + (b * d.Tk + t) * ld + g * d.Dh, rows + t * d.Dh, d.Dh);
     std::fill(rows + d.Tk * d.Dh, rows + (d.Tk + kKeys) * d.Dh, bf16{});
   });
 }
@@ -130,21 +144,36 @@ using namespace amx;
 constexpr float kSlack =
     12.f;  // how far (log2 units) a row's max may pass its reference before Oᵀ is rescaled
 
-// k in bf16 rows and Vᵀ in bf16 blocks (attention_amx.h), in the calling thread's buffer.
+// k in bf16 rows and Vᵀ in bf16 blocks (attention_amx.h), in the calling thread's buffer (the team sees it
+// through these pointers).
 struct Packed {
-  const bf16 *k, *vt;
+  bf16 *k, *vt;
 };
 
-Packed pack(const AttnDims& d, const float* k, const float* v, bool parallel) {
+Packed packing_buffer(const AttnDims& d) {
   static thread_local std::vector<bf16> buf;
   const size_t size = rows_size(d) + d.B * d.Hkv * blocks_per_head(d);
   if (buf.size() < size) buf.resize(size);
-  bf16* const kb = buf.data();  // the team sees the caller's buffer through these pointers
-  bf16* const vt = kb + rows_size(d);
-  pack_rows(d, k, kb, parallel);
-  pack_transposed(d, v, vt, parallel);
-  return {kb, vt};
+  return {buf.data(), buf.data() + rows_size(d)};
 }
+
+// Keys [j0, j0 + 32) of (batch b, kv head g) into pk: their K rows (zero past Tk) and their block of Vᵀ.
+void pack_chunk(const AttnDims& d, const float* k, const float* v, int64_t b, int64_t g, int64_t j0,
+                const Packed& pk) {
+  const int64_t ld = d.Hkv * d.Dh, n = std::min(kKeys, d.Tk - j0), x0 = (b * d.Tk + j0) * ld + g * d.Dh;
+  bf16* const rows = pk.k + head_rows(d, b, g) + j0 * d.Dh;
+  for (int64_t t = 0; t < n; ++t) convert_row(k + x0 + t * ld, rows + t * d.Dh, d.Dh);
+  std::fill(rows + n * d.Dh, rows + kKeys * d.Dh, bf16{});
+  pack_block_transposed(v + x0, ld, n, d.Dh, pk.vt + (b * d.Hkv + g) * blocks_per_head(d) + j0 * d.Dh);
+}
+
+// The keys of one (batch, kv head), packed by the thread that runs its items as far as they have reached.
+struct GroupPacking {
+  int64_t b, g, chunks = 0;  // chunks packed so far
+  void reach(const AttnDims& d, const ForwardIo<float>& io, const Packed& pk, int32_t hi) {
+    for (; chunks * kKeys < hi; ++chunks) pack_chunk(d, io.k, io.v, b, g, chunks * kKeys, pk);
+  }
+};
 
 // Sᵀ (32, 16) of keys j0.. in st, masked to −inf when `mask`; in log2 units y = S·c, c = scale·log2(e).
 // Rows whose max passes their reference m (log2 units) by kSlack move it there (s.alpha = 2^(m − m_new),
@@ -259,12 +288,14 @@ struct ItemScratch {
 
 // Item `item`, Dh = 16·NT: its 32-key chunks through the tiles, pipelined so that the tiles work on
 // chunk i+1's scores and chunk i−1's PV while the vector units take chunk i's softmax; then the output.
+// `group`: its (batch, kv head)'s keys, packed here as far as the item needs them; null: all packed.
 template <int NT>
 BLT_AMX void forward_item(const AttnDims& d, const ForwardIo<float>& io, const Packed& pk, int64_t item,
-                          ItemScratch& sc) {
+                          ItemScratch& sc, GroupPacking* group) {
   const ItemRows it = item_rows(d, item, kLanes);
   Lanes ln;
   const KeyUnion u = lane_ranges(io.ranges + it.b * d.Tq + it.t0, it.nq, ln);
+  if (group && u.lo < u.hi) group->reach(d, io, pk, u.hi);
   LaneState s;
   const int64_t ldq = d.Hq * d.Dh, g = it.h / (d.Hq / d.Hkv), ldk = d.Dh;
   load_pairs_transposed(io.q + (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh, ldq, it.nq, d.Dh, sc.qt);
@@ -300,21 +331,43 @@ void attention_forward_amx(const AttnDims& d, const float* q, const float* k, co
                            const KeyRange* ranges, float* out, float* lse) {
   const ForwardIo<float> io{q, k, v, ranges, out, lse};
   const bool parallel = worth_forking(static_cast<double>(d.B * d.Hq) * d.Tq * d.Tk * d.Dh, kParallelWork);
-  const Packed pk = pack(d, k, v, parallel);
-  // One work item per (batch, head, block of 16 query rows); items write disjoint rows of out and lse. Each
-  // thread configures the tiles once and takes items in turn (dynamic: causal items differ in cost).
-  const int64_t n_items = d.B * d.Hq * n_row_blocks(d, kLanes);
+  const int threads = parallel ? omp_get_max_threads() : 1;
+  const Packed pk = packing_buffer(d);
+  const auto run = [&](int64_t item, ItemScratch& sc, GroupPacking* group) {
+    if (d.Dh == 128)
+      forward_item<8>(d, io, pk, item, sc, group);
+    else if (d.Dh == 64)
+      forward_item<4>(d, io, pk, item, sc, group);
+    else
+      forward_item<2>(d, io, pk, item, sc, group);
+  };
+  // A work item is (batch, head, block of 16 query rows); items write disjoint rows of out and lse. Each
+  // thread configures the tiles once and takes work in turn (dynamic: causal items differ in cost). With
+  // enough (batch, kv head) groups to share out, the work is a group: its items row block by row block, its
+  // keys packed as the items reach them, so the conversion runs between products (its reads overlap them)
+  // and the packed keys are still in cache when the tiles load them. Otherwise all keys are packed first
+  // and the work is an item.
+  const int64_t groups = d.B * d.Hkv, per_group = d.Hq / d.Hkv, nb = n_row_blocks(d, kLanes);
+  const int64_t chunks = (d.Tk + kKeys - 1) / kKeys;
+  const bool by_group = groups % threads == 0 || groups >= 4 * threads;
+  if (!by_group)
+    parallel_for(groups * chunks, parallel, [&](int64_t c) {
+      pack_chunk(d, k, v, c / chunks / d.Hkv, c / chunks % d.Hkv, c % chunks * kKeys, pk);
+    });
   std::atomic<int64_t> next{0};
-  run_team(parallel ? omp_get_max_threads() : 1, [&](int, int) {
+  run_team(threads, [&](int, int) {
     static thread_local ItemScratch sc;
     load_tile_config();
-    for (int64_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < n_items;) {
-      if (d.Dh == 128)
-        forward_item<8>(d, io, pk, item, sc);
-      else if (d.Dh == 64)
-        forward_item<4>(d, io, pk, item, sc);
-      else
-        forward_item<2>(d, io, pk, item, sc);
+    if (by_group) {
+      for (int64_t bg; (bg = next.fetch_add(1, std::memory_order_relaxed)) < groups;) {
+        GroupPacking group{bg / d.Hkv, bg % d.Hkv};
+        for (int64_t rb = 0; rb < nb; ++rb)
+          for (int64_t h = group.g * per_group; h < (group.g + 1) * per_group; ++h)
+            run((group.b * d.Hq + h) * nb + rb, sc, &group);
+      }
+    } else {
+      for (int64_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < groups * per_group * nb;)
+        run(item, sc, nullptr);
     }
     release_tiles();
   });
