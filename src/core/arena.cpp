@@ -48,11 +48,10 @@ void* Arena::alloc(size_t bytes) {
 
 void Arena::reset() {
   if (chunks_.size() > 1) {
-    // Merge: one block as large as the peak seen, so the next step fits in it.
-    size_t total = 0;
-    for (const Chunk& c : chunks_) total += c.storage->bytes();  // all of it was allocated: no wrap
+    // Merge: one block as large as the peak seen (the most bytes in use at once), so a step that allocates
+    // as this one did fits in it; the chunks' sum would add their unused tails (up to half, as they double).
     chunks_.clear();
-    add_chunk(std::min(std::max(total, peak_), kMaxBytes));
+    add_chunk(peak_);
   }
   for (Chunk& c : chunks_) c.used = 0;
   current_ = 0;
