@@ -286,6 +286,21 @@ struct ItemScratch {
   alignas(64) float ot[kMaxDh * kLanes];           // Oᵀ
 };
 
+// The query rows of item `item` into L2 and its output rows into the cache for writing, asked for while the
+// item before it runs: they would be cold misses at the item's start and end, which short items (a cross
+// attention's few keys per row) spend much of their time waiting on.
+// The prefetches are asm statements: with __builtin_prefetch (or _mm_prefetch) here, GCC 12 emits none.
+// PREFETCHW is the 3DNow!-prefetch instruction, which the AMX CPUs have.
+void prefetch_item(const AttnDims& d, const ForwardIo<float>& io, int64_t item) {
+  const ItemRows it = item_rows(d, item, kLanes);
+  const int64_t ldq = d.Hq * d.Dh, first = (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh;
+  for (int64_t r = 0; r < it.nq; ++r)
+    for (int64_t c = 0; c < d.Dh; c += 16) {  // 16 floats: a cache line
+      __asm__ __volatile__("prefetcht1 %0" ::"m"(io.q[first + r * ldq + c]));
+      __asm__ __volatile__("prefetchw %0" ::"m"(io.out[first + r * ldq + c]));
+    }
+}
+
 // Item `item`, Dh = 16·NT: its 32-key chunks through the tiles, pipelined so that the tiles work on
 // chunk i+1's scores and chunk i−1's PV while the vector units take chunk i's softmax; then the output.
 // `group`: its (batch, kv head)'s keys, packed here as far as the item needs them; null: all packed.
@@ -361,9 +376,14 @@ void attention_forward_amx(const AttnDims& d, const float* q, const float* k, co
     if (by_group) {
       for (int64_t bg; (bg = next.fetch_add(1, std::memory_order_relaxed)) < groups;) {
         GroupPacking group{bg / d.Hkv, bg % d.Hkv};
-        for (int64_t rb = 0; rb < nb; ++rb)
-          for (int64_t h = group.g * per_group; h < (group.g + 1) * per_group; ++h)
-            run((group.b * d.Hq + h) * nb + rb, sc, &group);
+        // the group's i-th item: row block i / per_group of its query head i % per_group
+        const auto item = [&](int64_t i) {
+          return (group.b * d.Hq + group.g * per_group + i % per_group) * nb + i / per_group;
+        };
+        for (int64_t i = 0; i < nb * per_group; ++i) {
+          if (i + 1 < nb * per_group) prefetch_item(d, io, item(i + 1));
+          run(item(i), sc, &group);
+        }
       }
     } else {
       for (int64_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < groups * per_group * nb;)
