@@ -12,7 +12,7 @@ class RMSNorm {
   RMSNorm(ParamRegistry& reg, const std::string& prefix, int64_t dim, double eps)
       : reg_(&reg), w_(reg.declare(prefix + ".weight", Shape{dim}, Init::ones())), eps_(eps) {}
 
-  // x (..,dim) -> (..,dim); out_bf16: filled with the output's bf16 rounding (ops::rmsnorm)
+  // x (..,dim) -> (..,dim); out_bf16: the output goes there instead, in bf16 (ops::rmsnorm)
   Var operator()(Graph& g, const Var& x, const TensorView& out_bf16 = {}) const {
     return ops::rmsnorm(g, x, reg_->var(w_), eps_, out_bf16);
   }

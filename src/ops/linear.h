@@ -35,7 +35,9 @@ void linear_backward_bf16(const bf16* x, const bf16* w, const bf16* dy, float* d
 // otherwise (a float32 graph, or no bf16 matrix engine) they are float32 products of x with w's values
 // widened as read, forward only: x takes no gradient either (else ShapeError).
 // x_bf16, when defined, is x already rounded to bf16 (bf16_input, or bf16_input_buffer filled by the op that
-// made x): linears that read one x (q, k and v; w1 and w3) share one rounding. The float path ignores it.
+// made x): linears that read one x (q, k and v; w1 and w3) share one rounding, and x's float32 value is not
+// read (ops::rmsnorm and ops::swiglu leave it unwritten when they fill that buffer; bf16_input_buffer gives
+// room only where the bf16 path runs). The float path ignores x_bf16.
 Var linear(Graph& g, const Var& x, const Var& w, const TensorView& w_bf16 = {},
            const TensorView& x_bf16 = {});
 

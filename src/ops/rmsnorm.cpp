@@ -29,13 +29,10 @@ void rmsnorm_forward(const T* x, const T* w, T* out, T* rstd, int64_t N, int64_t
     rstd[i] = r;
     T* oi = out + i * D;
     if constexpr (std::is_same_v<T, float>) {
-      if (out_bf16) {  // the rounding in the same vector loop (core/bf16.h's, which vectorises)
+      if (out_bf16) {  // in bf16 only (core/bf16.h's rounding, which vectorises)
         bf16* bi = out_bf16 + i * D;
 #pragma omp simd
-        for (int64_t d = 0; d < D; ++d) {
-          oi[d] = xi[d] * r * w[d];
-          bi[d] = to_bf16(oi[d]);
-        }
+        for (int64_t d = 0; d < D; ++d) bi[d] = to_bf16(xi[d] * r * w[d]);
         return;
       }
     }

@@ -20,17 +20,14 @@ T silu_times(T a, T b) {
 }
 }  // namespace
 
-// h_bf16 is written in the same vector loop as h (core/bf16.h's rounding, which vectorises): no second pass.
+// With h_bf16 the output is written there only (core/bf16.h's rounding, which vectorises).
 template <class T>
 void swiglu_forward(const T* a, const T* b, T* h, int64_t N, bf16* h_bf16) {
   parallel_blocks(N, worth_forking(N, kParallelWork), [&](int64_t i0, int64_t i1) {
     if constexpr (std::is_same_v<T, float>) {
       if (h_bf16) {
 #pragma omp simd
-        for (int64_t i = i0; i < i1; ++i) {
-          h[i] = silu_times(a[i], b[i]);
-          h_bf16[i] = to_bf16(h[i]);
-        }
+        for (int64_t i = i0; i < i1; ++i) h_bf16[i] = to_bf16(silu_times(a[i], b[i]));
         return;
       }
     }

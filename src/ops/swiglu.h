@@ -7,8 +7,8 @@
 
 namespace blt::ops {
 
-// a (N), b (N) -> h (N), elementwise; h_bf16 (N), when not null (float only): h rounded to bf16
-// (core/bf16.h), in the loop that makes h.
+// a (N), b (N) -> h (N), elementwise; h_bf16 (N), when not null (float only): the output goes there
+// instead, rounded to bf16 (core/bf16.h), and h is not written.
 template <class T>
 void swiglu_forward(const T* a, const T* b, T* h, int64_t N, bf16* h_bf16 = nullptr);
 
@@ -16,8 +16,9 @@ void swiglu_forward(const T* a, const T* b, T* h, int64_t N, bf16* h_bf16 = null
 template <class T>
 void swiglu_backward(const T* a, const T* b, const T* dh, T* da, T* db, int64_t N);
 
-// a (..,F), b (..,F) -> (..,F). h_bf16, when defined (a's shape, bf16; float32 a, b): filled with the
-// output's bf16 rounding for the linear that reads it (ops::bf16_input_buffer).
+// a (..,F), b (..,F) -> (..,F). h_bf16, when defined (a's shape, bf16; float32 a, b): the output goes there
+// instead, rounded to bf16, for the linear that reads it (ops::bf16_input_buffer): the result's float32 value
+// is left unwritten (the backward reads a and b) and only its shape and gradient may be used.
 Var swiglu(Graph& g, const Var& a, const Var& b, const TensorView& h_bf16 = {});
 
 }  // namespace blt::ops

@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 
 #include "ops/rmsnorm.h"
 #include "support/bf16_rounding.h"
@@ -41,8 +40,8 @@ TEST(RMSNorm, ShapeErrorMessage) {
   }
 }
 
-// out_bf16 holds the bf16 rounding of every output element (threaded and single-thread calls, a row length
-// that is no multiple of a vector, a NaN row), and the float32 output keeps its bits.
+// out_bf16 holds the bf16 rounding of every element of the float32 output (threaded and single-thread calls,
+// a row length that is no multiple of a vector, a NaN row), which is then not written.
 TEST(RMSNorm, WritesTheOutputsBf16RoundingWhenGivenRoom) {
   for (Shape s : {Shape{4, 300, 64}, Shape{3, 37}}) {
     Tensor x = random_tensor(s, 5, 3.0, DType::F32), w = random_tensor(Shape{s.last()}, 6, 1.0, DType::F32);
@@ -51,8 +50,8 @@ TEST(RMSNorm, WritesTheOutputsBf16RoundingWhenGivenRoom) {
     Graph g;
     const Var plain = ops::rmsnorm(g, Graph::constant(x), Graph::constant(w), 1e-5);
     const Var y = ops::rmsnorm(g, Graph::constant(x), Graph::constant(w), 1e-5, rounded.view());
-    EXPECT_EQ(std::memcmp(plain.value.raw(), y.value.raw(), s.numel() * sizeof(float)), 0) << s.str();
-    expect_bf16_of(y.value, rounded.view());
+    EXPECT_EQ(y.shape(), plain.shape());
+    expect_bf16_of(plain.value, rounded.view());
   }
 }
 

@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "ops/swiglu.h"
@@ -22,8 +21,8 @@ TEST(SwiGLU, Values) {
   }
 }
 
-// h_bf16 holds the bf16 rounding of every output element (a threaded call of a length that is no multiple
-// of a vector and a short one; NaN and ±inf inputs), and h keeps its bits.
+// h_bf16 holds the bf16 rounding of every element of the float32 output (a threaded call of a length that is
+// no multiple of a vector and a short one; NaN and ±inf inputs), which is then not written.
 TEST(SwiGLU, WritesTheOutputsBf16RoundingWhenGivenRoom) {
   for (const int64_t n : {int64_t{200003}, int64_t{13}}) {
     Tensor a = random_tensor(Shape{n}, 9, 30.0, DType::F32), b = random_tensor(Shape{n}, 10, 3.0, DType::F32);
@@ -32,8 +31,8 @@ TEST(SwiGLU, WritesTheOutputsBf16RoundingWhenGivenRoom) {
     Graph g;
     const Var plain = ops::swiglu(g, Graph::constant(a), Graph::constant(b));
     const Var h = ops::swiglu(g, Graph::constant(a), Graph::constant(b), rounded.view());
-    EXPECT_EQ(std::memcmp(plain.value.raw(), h.value.raw(), n * sizeof(float)), 0) << n;
-    expect_bf16_of(h.value, rounded.view());
+    EXPECT_EQ(h.shape(), plain.shape());
+    expect_bf16_of(plain.value, rounded.view());
   }
 }
 
