@@ -37,27 +37,41 @@ void swiglu_forward(const T* a, const T* b, T* h, int64_t N, bf16* h_bf16) {
 }
 
 // [i0, i1) of swiglu_backward with the null tests of da and db hoisted out of the loop (as
-// compile-time flags), so that it vectorises like the forward; the arithmetic per element is unchanged.
-template <bool kDa, bool kDb, class T>
+// compile-time modes), so that it vectorises like the forward; the arithmetic per element is unchanged.
+enum class Grad { None, Add, Write };
+
+template <Grad kDa, Grad kDb, class T>
 void swiglu_backward_block(const T* a, const T* b, const T* dh, T* da, T* db, int64_t i0, int64_t i1) {
 #pragma omp simd
   for (int64_t i = i0; i < i1; ++i) {
     const T s = T(1) / (T(1) + exp_fast(-a[i]));
-    if constexpr (kDa) da[i] += dh[i] * b[i] * s * (T(1) + a[i] * (T(1) - s));
-    if constexpr (kDb) db[i] += dh[i] * a[i] * s;
+    const T ga = dh[i] * b[i] * s * (T(1) + a[i] * (T(1) - s)), gb = dh[i] * a[i] * s;
+    if constexpr (kDa == Grad::Add) da[i] += ga;
+    if constexpr (kDa == Grad::Write) da[i] = ga;
+    if constexpr (kDb == Grad::Add) db[i] += gb;  // after da: swiglu(x, x) adds to what da wrote
+    if constexpr (kDb == Grad::Write) db[i] = gb;
   }
 }
 
+// f.template operator()<mode>() for a gradient pointer's mode, a compile-time value.
+template <class F>
+void with_mode(const void* grad, bool overwrite, F&& f) {
+  if (!grad)
+    f.template operator()<Grad::None>();
+  else if (overwrite)
+    f.template operator()<Grad::Write>();
+  else
+    f.template operator()<Grad::Add>();
+}
+
 template <class T>
-void swiglu_backward(const T* a, const T* b, const T* dh, T* da, T* db, int64_t N) {
+void swiglu_backward(const T* a, const T* b, const T* dh, T* da, T* db, int64_t N, bool overwrite_da,
+                     bool overwrite_db) {
   if (!da && !db) return;
   parallel_blocks(N, worth_forking(N, kParallelWork), [&](int64_t i0, int64_t i1) {
-    if (da && db)
-      swiglu_backward_block<true, true>(a, b, dh, da, db, i0, i1);
-    else if (da)
-      swiglu_backward_block<true, false>(a, b, dh, da, db, i0, i1);
-    else
-      swiglu_backward_block<false, true>(a, b, dh, da, db, i0, i1);
+    with_mode(da, overwrite_da, [&]<Grad A>() {
+      with_mode(db, overwrite_db, [&]<Grad B>() { swiglu_backward_block<A, B>(a, b, dh, da, db, i0, i1); });
+    });
   });
 }
 
@@ -74,14 +88,19 @@ Var swiglu(Graph& g, const Var& a, const Var& b, const TensorView& h_bf16) {
                           h_bf16.defined() ? h_bf16.data<bf16>() : nullptr);
       },
       [=]<class T>(const Var& h) {
-        swiglu_backward<T>(a.value.data<T>(), b.value.data<T>(), h.grad().data<T>(), grad_or_null<T>(a),
-                           grad_or_null<T>(b), N);
+        bool first_a = false, first_b = false;  // gradients nothing has written yet are written, not added to
+        T* da = grad_to_write_or_null<T>(a, first_a);
+        T* db = grad_to_write_or_null<T>(b, first_b);  // swiglu(x, x): created by a's call, so added to
+        swiglu_backward<T>(a.value.data<T>(), b.value.data<T>(), h.grad().data<T>(), da, db, N, first_a,
+                           first_b);
       });
 }
 
 template void swiglu_forward<float>(const float*, const float*, float*, int64_t, bf16*);
 template void swiglu_forward<double>(const double*, const double*, double*, int64_t, bf16*);
-template void swiglu_backward<float>(const float*, const float*, const float*, float*, float*, int64_t);
-template void swiglu_backward<double>(const double*, const double*, const double*, double*, double*, int64_t);
+template void swiglu_backward<float>(const float*, const float*, const float*, float*, float*, int64_t, bool,
+                                     bool);
+template void swiglu_backward<double>(const double*, const double*, const double*, double*, double*, int64_t,
+                                      bool, bool);
 
 }  // namespace blt::ops

@@ -12,9 +12,10 @@ namespace blt::ops {
 template <class T>
 void swiglu_forward(const T* a, const T* b, T* h, int64_t N, bf16* h_bf16 = nullptr);
 
-// da, db (N) accumulated; either may be null
+// da, db (N) accumulated, or overwritten where overwrite_da / overwrite_db; either may be null
 template <class T>
-void swiglu_backward(const T* a, const T* b, const T* dh, T* da, T* db, int64_t N);
+void swiglu_backward(const T* a, const T* b, const T* dh, T* da, T* db, int64_t N, bool overwrite_da = false,
+                     bool overwrite_db = false);
 
 // a (..,F), b (..,F) -> (..,F). h_bf16, when defined (a's shape, bf16; float32 a, b): the output goes there
 // instead, rounded to bf16, for the linear that reads it (ops::bf16_input_buffer): the result's float32 value

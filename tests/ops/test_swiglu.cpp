@@ -1,9 +1,11 @@
 // swiglu: silu(a)·b values and gradients.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "ops/elementwise.h"
 #include "ops/swiglu.h"
 #include "support/bf16_rounding.h"
 #include "support/gradcheck.h"
@@ -48,6 +50,17 @@ TEST(SwiGLU, Bf16RoomMustMatchAFloat32Output) {
 TEST(SwiGLU, GradCheck) {
   gradcheck("swiglu", {random_tensor(Shape{3, 11}, 3, 4.0), random_tensor(Shape{3, 11}, 4)},
             [](Graph& g, const std::vector<Var>& in) { return ops::swiglu(g, in[0], in[1]); });
+  // a and b op outputs, their gradients written by the backward (first contributions); one output as both
+  // a and b (da written, db added to it); and a later consumer of a (its contribution then added)
+  gradcheck("swiglu of op outputs", {random_tensor(Shape{3, 11}, 5, 4.0), random_tensor(Shape{3, 11}, 6)},
+            [](Graph& g, const std::vector<Var>& in) {
+              const Var a = ops::scale(g, in[0], 0.5), b = ops::scale(g, in[1], 2.0);
+              return ops::add(g, ops::swiglu(g, a, b), ops::scale(g, a, 3.0));
+            });
+  gradcheck("swiglu(y, y)", {random_tensor(Shape{2, 9}, 7, 3.0)}, [](Graph& g, const std::vector<Var>& in) {
+    const Var y = ops::scale(g, in[0], -1.0);
+    return ops::swiglu(g, y, y);
+  });
 }
 
 // The vectorised backward (da and db, da alone, db alone; blocks of 16 and a tail) gives the bits of
@@ -69,6 +82,18 @@ TEST(SwiGLU, BackwardVectorisedEqualsElementwise) {
         ASSERT_EQ(db[i], with_db ? db_ref[i] : init.data<float>()[i]) << "db " << i << " da " << with_da;
       }
     }
+  // overwrite_da / overwrite_db: what a zeroed gradient accumulates, whatever the buffer held
+  std::vector<float> zda(N, 0.f), zdb(N, 0.f), da(N, NAN), db(N, NAN);
+  ops::swiglu_backward<float>(pa, pb, pdh, zda.data(), zdb.data(), N);
+  for (const bool overwrite_da : {true, false}) {
+    std::fill(da.begin(), da.end(), overwrite_da ? NAN : 0.f);
+    std::fill(db.begin(), db.end(), overwrite_da ? 0.f : NAN);
+    ops::swiglu_backward<float>(pa, pb, pdh, da.data(), db.data(), N, overwrite_da, !overwrite_da);
+    for (int64_t i = 0; i < N; ++i) {
+      ASSERT_EQ(da[i], zda[i]) << "da " << i << " overwrite_da " << overwrite_da;
+      ASSERT_EQ(db[i], zdb[i]) << "db " << i << " overwrite_da " << overwrite_da;
+    }
+  }
   const double x = pa[3], s = 1 / (1 + std::exp(-x));  // and the formula itself
   EXPECT_NEAR(da_ref[3] - init.data<float>()[3], pdh[3] * pb[3] * s * (1 + x * (1 - s)), 1e-5);
   EXPECT_NEAR(db_ref[3] - init.data<float>()[3], pdh[3] * x * s, 1e-5);
