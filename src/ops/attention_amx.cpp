@@ -286,19 +286,12 @@ struct ItemScratch {
   alignas(64) float ot[kMaxDh * kLanes];           // Oᵀ
 };
 
-// The query rows of item `item` into L2 and its output rows into the cache for writing, asked for while the
-// item before it runs: they would be cold misses at the item's start and end, which short items (a cross
-// attention's few keys per row) spend much of their time waiting on.
-// The prefetches are asm statements: with __builtin_prefetch (or _mm_prefetch) here, GCC 12 emits none.
-// PREFETCHW is the 3DNow!-prefetch instruction, which the AMX CPUs have.
+// Item `item`'s query rows to read and output rows to write (prefetch_rows).
 void prefetch_item(const AttnDims& d, const ForwardIo<float>& io, int64_t item) {
   const ItemRows it = item_rows(d, item, kLanes);
   const int64_t ldq = d.Hq * d.Dh, first = (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh;
-  for (int64_t r = 0; r < it.nq; ++r)
-    for (int64_t c = 0; c < d.Dh; c += 16) {  // 16 floats: a cache line
-      __asm__ __volatile__("prefetcht1 %0" ::"m"(io.q[first + r * ldq + c]));
-      __asm__ __volatile__("prefetchw %0" ::"m"(io.out[first + r * ldq + c]));
-    }
+  prefetch_rows(io.q + first, ldq, it.nq, d.Dh, false);
+  prefetch_rows(io.out + first, ldq, it.nq, d.Dh, true);
 }
 
 // Item `item`, Dh = 16·NT: its 32-key chunks through the tiles, pipelined so that the tiles work on

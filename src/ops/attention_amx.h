@@ -46,6 +46,21 @@ void pack_rows(const AttnDims& d, const float* x, bf16* y, bool parallel);
 int64_t blocks_per_head(const AttnDims& d);
 void pack_transposed(const AttnDims& d, const float* x, bf16* y, bool parallel);
 
+// Rows X[0..n) (ld apart, Dh floats each) asked into L2 to be read, or into the cache to be written: the
+// next item's rows, asked for while an item runs, are otherwise cold misses at its start and end, which
+// short items (a cross attention's few keys per row) spend much of their time waiting on. asm statements:
+// with __builtin_prefetch (or _mm_prefetch) in this loop, GCC 12 emits none. PREFETCHW is the
+// 3DNow!-prefetch instruction, which the AMX CPUs have.
+inline void prefetch_rows(const float* X, int64_t ld, int64_t n, int64_t Dh, bool write) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < Dh; c += 16) {  // 16 floats: a cache line
+      if (write)
+        __asm__ __volatile__("prefetchw %0" ::"m"(X[r * ld + c]));
+      else
+        __asm__ __volatile__("prefetcht1 %0" ::"m"(X[r * ld + c]));
+    }
+}
+
 // xt: the 16 rows X[0..n) (ld apart, rows past n zero) transposed in bf16 pairs, (Dh/2, 16) 32-bit words
 // (x[r][2i], x[r][2i+1]): the B operand of a product over the head dim.
 void load_pairs_transposed(const float* X, int64_t ld, int64_t n, int64_t Dh, uint32_t* xt);

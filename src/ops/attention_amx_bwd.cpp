@@ -208,6 +208,14 @@ BLT_AMX void backward_item(const AttnDims& d, const BackwardIo& io, const Packed
     for (int64_t c = 0; c < d.Dh; ++c) io.dq[qoff + r * ldq + c] += sc.dqt[r / kLanes][c * kLanes + r % kLanes];
 }
 
+// Item `item`'s rows of q, out and dout to read and of dq to add to (prefetch_rows).
+void prefetch_item(const AttnDims& d, const BackwardIo& io, int64_t item) {
+  const ItemRows it = item_rows(d, item, kRows);
+  const int64_t ldq = d.Hq * d.Dh, first = (it.b * d.Tq + it.t0) * ldq + it.h * d.Dh;
+  for (const float* x : {io.q, io.out, io.dout}) prefetch_rows(x + first, ldq, it.nq, d.Dh, false);
+  if (io.dq) prefetch_rows(io.dq + first, ldq, it.nq, d.Dh, true);
+}
+
 }  // namespace
 
 void attention_backward_amx(const AttnDims& d, const float* q, const float* k, const float* v,
@@ -222,6 +230,7 @@ void attention_backward_amx(const AttnDims& d, const float* q, const float* k, c
     load_tile_config();
     // Static round-robin: balanced for causal masks and reproducible.
     for (int64_t item = tid; item < n_items; item += nt) {
+      if (item + nt < n_items) prefetch_item(d, io, item + nt);
       if (d.Dh == 128)
         backward_item<8>(d, io, pk, item, sc, mine);
       else if (d.Dh == 64)
