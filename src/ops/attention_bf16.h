@@ -22,12 +22,12 @@ BLT_AVX512_BF16 inline __m512i bf16_pairs(__m512 a, __m512 b) {
   return _mm512_permutexvar_epi16(_mm512_load_si512(kInterleave), (__m512i)_mm512_cvtne2ps_pbh(b, a));
 }
 
-// 2^t for t ≤ 12, 0 where t ≤ −126 (masked scores are −inf): 2^round(t) · 2^f with |f| ≤ 1/2 by a degree-4
-// Chebyshev fit of 2^f on [−1/2, 1/2], relative error < 2⁻¹⁸ (3.54e-6 with float32 evaluation, against
-// the 3.81e-6 of 2⁻¹⁸). Enough for probabilities rounded to bf16 next (ops::exp_fast is the
-// exact-to-a-few-ulp exp of the float kernels).
+// 2^t for t ≤ 12, 0 where t ≤ −126 or t is NaN (masked scores are −inf): 2^round(t) · 2^f with |f| ≤ 1/2 by
+// a degree-4 Chebyshev fit of 2^f on [−1/2, 1/2], relative error < 2⁻¹⁸ (3.54e-6 with float32 evaluation,
+// against the 3.81e-6 of 2⁻¹⁸). Enough for probabilities rounded to bf16 next (ops::exp_fast is the
+// exact-to-a-few-ulp exp of the float kernels). The final mask zeroes t ≤ −126 whatever the polynomial
+// made of it (NaN for t = −inf), so t needs no clamp.
 BLT_AVX512_BF16 inline __m512 exp2_for_bf16(__m512 t) {
-  t = _mm512_maskz_max_ps(0xffff, t, _mm512_set1_ps(-127.f));
   const __m512 n = _mm512_maskz_roundscale_ps(0xffff, t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m512 f = _mm512_sub_ps(t, n);
   __m512 p = _mm512_set1_ps(9.66636836528778e-3f);  // highest degree first
