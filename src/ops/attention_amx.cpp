@@ -342,12 +342,7 @@ void attention_forward_amx(const AttnDims& d, const float* q, const float* k, co
   const int threads = parallel ? omp_get_max_threads() : 1;
   const Packed pk = packing_buffer(d);
   const auto run = [&](int64_t item, ItemScratch& sc, GroupPacking* group) {
-    if (d.Dh == 128)
-      forward_item<8>(d, io, pk, item, sc, group);
-    else if (d.Dh == 64)
-      forward_item<4>(d, io, pk, item, sc, group);
-    else
-      forward_item<2>(d, io, pk, item, sc, group);
+    with_head_tiles(d.Dh, [&]<int NT>() { forward_item<NT>(d, io, pk, item, sc, group); });
   };
   // A work item is (batch, head, block of 16 query rows); items write disjoint rows of out and lse. Each
   // thread configures the tiles once and takes work in turn (dynamic: causal items differ in cost). With

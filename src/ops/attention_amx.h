@@ -46,6 +46,17 @@ void pack_rows(const AttnDims& d, const float* x, bf16* y, bool parallel);
 int64_t blocks_per_head(const AttnDims& d);
 void pack_transposed(const AttnDims& d, const float* x, bf16* y, bool parallel);
 
+// f.template operator()<NT>() with NT = Dh / 16 for the head dims the kernels take (32, 64, 128).
+template <class F>
+void with_head_tiles(int64_t Dh, F&& f) {
+  if (Dh == 128)
+    f.template operator()<8>();
+  else if (Dh == 64)
+    f.template operator()<4>();
+  else
+    f.template operator()<2>();
+}
+
 // Rows X[0..n) (ld apart, Dh floats each) asked into L2 to be read, or into the cache to be written: the
 // next item's rows, asked for while an item runs, are otherwise cold misses at its start and end, which
 // short items (a cross attention's few keys per row) spend much of their time waiting on. asm statements:

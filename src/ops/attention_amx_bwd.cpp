@@ -231,12 +231,7 @@ void attention_backward_amx(const AttnDims& d, const float* q, const float* k, c
     // Static round-robin: balanced for causal masks and reproducible.
     for (int64_t item = tid; item < n_items; item += nt) {
       if (item + nt < n_items) prefetch_item(d, io, item + nt);
-      if (d.Dh == 128)
-        backward_item<8>(d, io, pk, item, sc, mine);
-      else if (d.Dh == 64)
-        backward_item<4>(d, io, pk, item, sc, mine);
-      else
-        backward_item<2>(d, io, pk, item, sc, mine);
+      with_head_tiles(d.Dh, [&]<int NT>() { backward_item<NT>(d, io, pk, item, sc, mine); });
     }
     release_tiles();
   });
