@@ -51,7 +51,7 @@ void Arena::reset() {
     // Merge: one block as large as the peak seen (the most bytes in use at once), so a step that allocates
     // as this one did fits in it; the chunks' sum would add their unused tails (up to half, as they double).
     chunks_.clear();
-    add_chunk(peak_);
+    add_chunk(std::min(peak_, kMaxBytes));  // more than kMaxBytes at once: further chunks, as now
   }
   for (Chunk& c : chunks_) c.used = 0;
   current_ = 0;

@@ -36,6 +36,8 @@ void swiglu_forward(const T* a, const T* b, T* h, int64_t N, bf16* h_bf16) {
   });
 }
 
+namespace {
+
 // [i0, i1) of swiglu_backward with the null tests of da and db hoisted out of the loop (as
 // compile-time modes), so that it vectorises like the forward; the arithmetic per element is unchanged.
 enum class Grad { None, Add, Write };
@@ -63,6 +65,8 @@ void with_mode(const void* grad, bool overwrite, F&& f) {
   else
     f.template operator()<Grad::Add>();
 }
+
+}  // namespace
 
 template <class T>
 void swiglu_backward(const T* a, const T* b, const T* dh, T* da, T* db, int64_t N, bool overwrite_da,
